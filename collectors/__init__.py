@@ -1,0 +1,1 @@
+"""Stage 1: feeds -> Article records on `news.raw` (fetch, parse, dedup, schedule)."""

@@ -1,0 +1,152 @@
+"""EmbeddedStore: enriched articles in SQLite with an FTS5 index, upserted by article id."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+from newswatch.schema import EnrichedArticle
+from newswatch.store import Rejection, SearchHit, SearchQuery
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS articles (
+  article_id TEXT PRIMARY KEY, url TEXT, title TEXT, outlet TEXT, language TEXT,
+  published_at TEXT NOT NULL, doc TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS articles_published ON articles (published_at);
+CREATE TABLE IF NOT EXISTS article_topics (article_id TEXT, topic TEXT, PRIMARY KEY (article_id, topic));
+CREATE INDEX IF NOT EXISTS article_topics_topic ON article_topics (topic);
+CREATE TABLE IF NOT EXISTS article_entities (
+  article_id TEXT, canonical TEXT COLLATE NOCASE, label TEXT, PRIMARY KEY (article_id, canonical, label));
+CREATE INDEX IF NOT EXISTS article_entities_name ON article_entities (canonical);
+CREATE VIRTUAL TABLE IF NOT EXISTS articles_fts USING fts5(
+  article_id UNINDEXED, title, summary, text, entities, tokenize='porter unicode61');
+"""
+
+_WORD = re.compile(r"[\w][\w'\-]*", re.UNICODE)
+
+
+def fts_match_expression(text: str) -> str:
+    """Turn user text into a safe FTS5 expression: quoted phrases kept, every other word ANDed.
+
+    Hand-written because FTS5 syntax is tiny and user text must never reach it unquoted.
+    """
+    phrases = re.findall(r'"([^"]+)"', text)
+    rest = re.sub(r'"[^"]*"', " ", text)
+    terms = [f'"{p.strip()}"' for p in phrases if p.strip()]
+    terms += [f'"{w}"' for w in _WORD.findall(rest) if w.upper() not in {"AND", "OR", "NOT"}]
+    return " AND ".join(t.replace("'", "''") for t in terms)
+
+
+class EmbeddedStore:
+    """SQLite FTS5 store; one connection guarded by a lock (writes are batched by the sink)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._conn = sqlite3.connect(path, timeout=30.0, isolation_level=None, check_same_thread=False)
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._lock = threading.Lock()
+
+    def setup(self) -> None:
+        with self._lock:
+            self._conn.executescript(_SCHEMA)
+
+    def write(self, articles: Sequence[EnrichedArticle]) -> list[Rejection]:
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                for art in articles:
+                    self._upsert(art)
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+        return []
+
+    def _upsert(self, art: EnrichedArticle) -> None:
+        aid = art.article_id
+        for table in ("articles", "article_topics", "article_entities", "articles_fts"):
+            self._conn.execute(f"DELETE FROM {table} WHERE article_id=?", (aid,))  # noqa: S608
+        self._conn.execute(
+            "INSERT INTO articles VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (aid, art.url, art.title, art.outlet, art.language, art.published_at.isoformat(), art.model_dump_json()),
+        )
+        self._conn.executemany(
+            "INSERT OR IGNORE INTO article_topics VALUES (?, ?)", [(aid, t.label) for t in art.topics]
+        )
+        self._conn.executemany(
+            "INSERT OR IGNORE INTO article_entities VALUES (?, ?, ?)",
+            [(aid, e.canonical, e.label) for e in art.entities],
+        )
+        self._conn.execute(
+            "INSERT INTO articles_fts VALUES (?, ?, ?, ?, ?)",
+            (aid, art.title, art.summary, art.text, " ".join(e.canonical for e in art.entities)),
+        )
+
+    def search(self, query: SearchQuery) -> list[SearchHit]:
+        where: list[str] = []
+        params: list[object] = []
+        select = "SELECT a.doc, 0.0 FROM articles a"
+        order = "a.published_at DESC"
+        match = fts_match_expression(query.text) if query.text else ""
+        if match:
+            select = "SELECT a.doc, -bm25(articles_fts, 0, 10.0, 4.0, 1.0, 2.0) FROM articles_fts f JOIN articles a USING (article_id)"
+            where.append("articles_fts MATCH ?")
+            params.append(match)
+            order = "bm25(articles_fts, 0, 10.0, 4.0, 1.0, 2.0), a.published_at DESC"
+        for topic in query.topics:
+            where.append("a.article_id IN (SELECT article_id FROM article_topics WHERE topic=?)")
+            params.append(topic)
+        for name in query.entities:
+            where.append("a.article_id IN (SELECT article_id FROM article_entities WHERE canonical=?)")
+            params.append(name)
+        if query.outlets:
+            where.append(f"a.outlet IN ({','.join('?' * len(query.outlets))})")
+            params.extend(query.outlets)
+        if query.language:
+            where.append("a.language=?")
+            params.append(query.language)
+        if query.since:
+            where.append("a.published_at >= ?")
+            params.append(query.since.isoformat())
+        if query.until:
+            where.append("a.published_at < ?")
+            params.append(query.until.isoformat())
+        sql = select + (" WHERE " + " AND ".join(where) if where else "") + f" ORDER BY {order} LIMIT ?"
+        params.append(query.limit)
+        with self._lock:
+            rows = self._conn.execute(sql, params).fetchall()
+        hits = []
+        for doc, score in rows:
+            art = EnrichedArticle.model_validate_json(doc)
+            hits.append(
+                SearchHit(
+                    article_id=art.article_id, title=art.title, url=art.url, outlet=art.outlet,
+                    published_at=art.published_at, topics=tuple(art.topic_names), score=float(score),
+                )
+            )
+        return hits
+
+    def get(self, article_id: str) -> EnrichedArticle | None:
+        with self._lock:
+            row = self._conn.execute("SELECT doc FROM articles WHERE article_id=?", (article_id,)).fetchone()
+        return None if row is None else EnrichedArticle.model_validate_json(row[0])
+
+    def count(self) -> int:
+        with self._lock:
+            return int(self._conn.execute("SELECT COUNT(*) FROM articles").fetchone()[0])
+
+    def topic_counts(self) -> dict[str, int]:
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT topic, COUNT(*) FROM article_topics GROUP BY topic ORDER BY 2 DESC"
+            ).fetchall()
+        return {str(t): int(n) for t, n in rows}
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+

@@ -1,0 +1,179 @@
+"""The stage loop every consuming worker shares: consume -> handle -> produce -> flush -> commit.
+
+Offsets are committed only after the batch's output and dead letters are durably on the bus (or
+in the store): at-least-once, and deterministic ids make re-deliveries harmless. A failing batch
+is retried, then split so a single poison record goes to the DLQ and the rest go on.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from newswatch.bus import Bus, Consumer, Record
+from newswatch.errors import PoisonRecordError, SinkUnavailableError
+from newswatch.schema import DeadLetter
+from newswatch.topics import DLQ
+
+log = logging.getLogger("newswatch.runner")
+
+M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass
+class Output:
+    """A record for the bus, produced before the input batch is committed."""
+
+    topic: str
+    key: str | None
+    value: bytes
+
+
+@dataclass
+class BatchResult:
+    """What a handler made of one batch: records to produce and records that failed for good."""
+
+    outputs: list[Output] = field(default_factory=list)
+    dead: list[DeadLetter] = field(default_factory=list)
+
+
+Handler = Callable[[Sequence[Record]], BatchResult]
+
+
+def dead_letter(record: Record, stage: str, error: BaseException, attempts: int = 1) -> DeadLetter:
+    """Wrap a failed bus record with where it came from and why it failed."""
+    return DeadLetter.build(
+        stage=stage, error=error, payload=record.value, key=record.key, source_topic=record.topic,
+        partition=record.partition, offset=record.offset, attempts=attempts,
+    )
+
+
+def decode_batch(
+    records: Sequence[Record], model: type[M], stage: str
+) -> tuple[list[tuple[Record, M]], list[DeadLetter]]:
+    """Parse record values into `model`; undecodable ones become dead letters (poison, never retried)."""
+    good: list[tuple[Record, M]] = []
+    dead: list[DeadLetter] = []
+    for rec in records:
+        try:
+            good.append((rec, model.model_validate_json(rec.value)))
+        except (ValidationError, ValueError, UnicodeDecodeError) as exc:
+            poison = PoisonRecordError(f"not a valid {model.__name__} record: {exc}".splitlines()[0])
+            dead.append(dead_letter(rec, stage, poison))
+    return good, dead
+
+
+@dataclass
+class StageStats:
+    """Counters a stage exposes to status and metrics."""
+
+    consumed: int = 0
+    produced: int = 0
+    dead_lettered: int = 0
+    retries: int = 0
+    batches: int = 0
+
+
+class StageRunner:
+    """Runs one handler over one consumer until stopped (or until drained, for `run --once`)."""
+
+    def __init__(
+        self,
+        *,
+        stage: str,
+        bus: Bus,
+        consumer: Consumer,
+        handler: Handler,
+        batch_size: int = 64,
+        max_attempts: int = 3,
+        backoff_s: float = 0.5,
+        max_backoff_s: float = 30.0,
+    ) -> None:
+        self.stage = stage
+        self.bus = bus
+        self.consumer = consumer
+        self.handler = handler
+        self.batch_size = batch_size
+        self.max_attempts = max_attempts
+        self.backoff_s = backoff_s
+        self.max_backoff_s = max_backoff_s
+        self.stats = StageStats()
+        self.stop_event = threading.Event()
+
+    def run(self, *, until_idle: bool = False, idle_timeout_s: float = 1.0) -> StageStats:
+        """Loop until `stop_event` is set, or (until_idle) until a poll returns nothing."""
+        unavailable_since: float | None = None
+        while not self.stop_event.is_set():
+            records = self.consumer.poll(self.batch_size, idle_timeout_s)
+            if not records:
+                if until_idle:
+                    break
+                continue
+            try:
+                self._process(records)
+                unavailable_since = None
+            except SinkUnavailableError as exc:
+                unavailable_since = unavailable_since or time.monotonic()
+                down_for = time.monotonic() - unavailable_since
+                wait = min(max(exc.retry_after, self.backoff_s), self.max_backoff_s)
+                log.warning("%s: store unavailable for %.0fs, retrying in %.1fs: %s", self.stage, down_for, wait, exc)
+                self.stats.retries += 1
+                self.stop_event.wait(wait)
+                self.consumer.seek_to_committed()
+        return self.stats
+
+    def _process(self, records: Sequence[Record]) -> None:
+        result = self._handle_with_retries(records)
+        for out in result.outputs:
+            self.bus.produce(out.topic, out.key, out.value)
+        for dl in result.dead:
+            self.bus.produce(DLQ, dl.key, dl.to_bytes())
+            log.error("%s: dead-lettered %s@%s/%s: %s: %s", self.stage, dl.key, dl.source_topic, dl.offset, dl.error_class, dl.message)
+        self.bus.flush()
+        self.consumer.commit(records)
+        self.stats.batches += 1
+        self.stats.consumed += len(records)
+        self.stats.produced += len(result.outputs)
+        self.stats.dead_lettered += len(result.dead)
+
+    def _handle_with_retries(self, records: Sequence[Record]) -> BatchResult:
+        last: Exception | None = None
+        attempt = 0
+        while attempt < self.max_attempts:
+            attempt += 1
+            try:
+                return self.handler(records)
+            except SinkUnavailableError:
+                raise
+            except PoisonRecordError as exc:
+                last = exc
+                break
+            except Exception as exc:  # noqa: BLE001 - any handler failure is retried, then isolated
+                last = exc
+                if attempt < self.max_attempts:
+                    self._sleep_backoff(attempt, exc)
+        assert last is not None
+        if len(records) == 1:
+            return BatchResult(dead=[dead_letter(records[0], self.stage, last, attempt)])
+        return self._isolate(records)
+
+    def _sleep_backoff(self, attempt: int, exc: BaseException) -> None:
+        self.stats.retries += 1
+        wait = min(self.backoff_s * 2 ** (attempt - 1), self.max_backoff_s)
+        log.warning("%s: attempt %d failed (%s: %s); retrying in %.2fs", self.stage, attempt, type(exc).__name__, exc, wait)
+        self.stop_event.wait(wait)
+
+    def _isolate(self, records: Sequence[Record]) -> BatchResult:
+        """Handle records one by one so only the poison ones are dead-lettered."""
+        merged = BatchResult()
+        for rec in records:
+            single = self._handle_with_retries([rec])
+            merged.outputs.extend(single.outputs)
+            merged.dead.extend(single.dead)
+        return merged

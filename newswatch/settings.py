@@ -1,0 +1,149 @@
+"""Typed settings: built once from defaults, an optional TOML file and `NEWSWATCH_*` variables.
+
+Precedence (highest first): environment, the file named by `NEWSWATCH_CONFIG` (or `--config`),
+defaults. Nested groups use `__` in variable names, e.g. `NEWSWATCH_FETCH__TIMEOUT_S=10`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+
+def default_home() -> Path:
+    """Where embedded data lives unless `NEWSWATCH_DATA_DIR` says otherwise (XDG data dir)."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "newswatch"
+
+
+class FetchSettings(BaseModel):
+    """How collectors talk to feed servers."""
+
+    model_config = ConfigDict(frozen=True)
+
+    timeout_s: float = 20.0
+    max_body_bytes: int = 10 * 1024 * 1024
+    max_redirects: int = 5
+    per_host_delay_s: float = 1.0
+    user_agent: str = "newswatch/0.1 (+https://github.com/newswatch/newswatch)"
+    allow_private_hosts: bool = False
+    allow_file_urls: bool = True
+
+
+class ScheduleSettings(BaseModel):
+    """Polling cadence: adaptive between floor and cap, with jitter and failure back-off."""
+
+    model_config = ConfigDict(frozen=True)
+
+    interval_s: float = 900.0
+    min_interval_s: float = 300.0
+    max_interval_s: float = 6 * 3600.0
+    jitter_fraction: float = 0.1
+    max_backoff_s: float = 24 * 3600.0
+
+
+class KafkaSettings(BaseModel):
+    """Kafka client options passed through for real clusters (SASL/SSL); partitions per topic."""
+
+    model_config = ConfigDict(frozen=True)
+
+    security_protocol: str = "PLAINTEXT"
+    sasl_mechanism: str | None = None
+    sasl_username: str | None = None
+    sasl_password: SecretStr | None = None
+    ssl_cafile: str | None = None
+    partitions: int = 6
+    retention_hours: int = 24 * 7
+    group_prefix: str = "newswatch"
+
+
+class ElasticSettings(BaseModel):
+    """Elasticsearch connection and index naming."""
+
+    model_config = ConfigDict(frozen=True)
+
+    index_prefix: str = "newswatch"
+    api_key: SecretStr | None = None
+    username: str | None = None
+    password: SecretStr | None = None
+    ca_certs: str | None = None
+    verify_certs: bool = True
+    analyzer: str = Field(default="standard", description="'english' needs the analysis-common module")
+    replicas: int = 0
+    bulk_docs: int = 500
+    bulk_interval_s: float = 1.0
+    retention_days: int = 90
+
+
+class Settings(BaseSettings):
+    """Everything newswatch reads from its environment, frozen after start-up."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="NEWSWATCH_", env_nested_delimiter="__", frozen=True, extra="ignore"
+    )
+
+    data_dir: Path = Field(default_factory=default_home)
+    feeds_file: Path | None = Field(default=None, description="default: <data_dir>/feeds.toml")
+    bus: str = Field(default="embedded", description="'embedded' or kafka://host:port[,host:port]")
+    store: str = Field(default="embedded", description="'embedded' or http(s)://host:9200")
+    batch_size: int = 64
+    seen_ids_max: int = 1_000_000
+    log_json: bool = False
+    fetch: FetchSettings = FetchSettings()
+    schedule: ScheduleSettings = ScheduleSettings()
+    kafka: KafkaSettings = KafkaSettings()
+    elastic: ElasticSettings = ElasticSettings()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Init kwargs, then environment, then the TOML file named by NEWSWATCH_CONFIG."""
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        config_file = os.environ.get("NEWSWATCH_CONFIG")
+        if config_file:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(config_file)))
+        return tuple(sources)
+
+    @property
+    def feeds_path(self) -> Path:
+        """The feed list file in use."""
+        return self.feeds_file or self.data_dir / "feeds.toml"
+
+    @property
+    def uses_kafka(self) -> bool:
+        return self.bus.startswith("kafka://")
+
+    @property
+    def kafka_bootstrap(self) -> list[str]:
+        """Bootstrap servers from `kafka://h1:p1,h2:p2`."""
+        return [s for s in self.bus.removeprefix("kafka://").split(",") if s]
+
+    @property
+    def uses_elasticsearch(self) -> bool:
+        return self.store.startswith(("http://", "https://"))
+
+    def masked(self) -> dict[str, Any]:
+        """A JSON-able dump with every secret replaced by '**********' (for `config show`)."""
+        return self.model_dump(mode="json")
+
+
+def load_settings(config: Path | None = None, **overrides: Any) -> Settings:
+    """Build settings once (CLI start-up); `config` wins over NEWSWATCH_CONFIG."""
+    if config is not None:
+        os.environ["NEWSWATCH_CONFIG"] = str(config)
+    return Settings(**overrides)

@@ -1,0 +1,1 @@
+"""Stage 2: Article -> EnrichedArticle (topics and named entities) on `news.enriched`."""

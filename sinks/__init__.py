@@ -1,0 +1,1 @@
+"""Stage 3: EnrichedArticle -> a searchable store (embedded SQLite or Elasticsearch)."""
