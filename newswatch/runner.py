@@ -106,15 +106,19 @@ class StageRunner:
         self.stats = StageStats()
         self.stop_event = threading.Event()
 
-    def run(self, *, until_idle: bool = False, idle_timeout_s: float = 1.0) -> StageStats:
-        """Loop until `stop_event` is set, or (until_idle) until a poll returns nothing."""
+    def run(self, *, until_idle: bool = False, idle_timeout_s: float = 1.0, max_idle_s: float = 60.0) -> StageStats:
+        """Loop until `stop_event` is set; with `until_idle`, also stop once nothing is left to read
+        (an empty poll and no lag), or after `max_idle_s` of empty polls (e.g. a group that never joins)."""
         unavailable_since: float | None = None
+        idle_since: float | None = None
         while not self.stop_event.is_set():
             records = self.consumer.poll(self.batch_size, idle_timeout_s)
             if not records:
-                if until_idle:
+                idle_since = idle_since or time.monotonic()
+                if until_idle and (self.consumer.lag() == 0 or time.monotonic() - idle_since > max_idle_s):
                     break
                 continue
+            idle_since = None
             try:
                 self._process(records)
                 unavailable_since = None

@@ -1,0 +1,52 @@
+"""The `newswatch` command line: typer app whose sub-commands are registered explicitly here."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from newswatch.cli import commands, feeds, services
+from newswatch.cli.context import AppContext
+from newswatch.errors import NewswatchError
+from newswatch.logs import configure_logging
+from newswatch.settings import load_settings
+
+app = typer.Typer(
+    name="newswatch",
+    help="News monitoring: collect RSS/Atom feeds, classify topics and entities, index for search and alerts.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    config: Annotated[Optional[Path], typer.Option(help="TOML settings file [env: NEWSWATCH_CONFIG]")] = None,
+    data_dir: Annotated[Optional[Path], typer.Option(help="embedded data directory [env: NEWSWATCH_DATA_DIR]")] = None,
+    feeds_file: Annotated[Optional[Path], typer.Option("--feeds", help="feed list TOML [env: NEWSWATCH_FEEDS_FILE]")] = None,
+    json_logs: Annotated[bool, typer.Option("--json-logs", help="log JSON lines [env: NEWSWATCH_LOG_JSON]")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="debug logging")] = False,
+) -> None:
+    """Build settings once from the file, the environment and these options."""
+    overrides: dict[str, object] = {}
+    if data_dir is not None:
+        overrides["data_dir"] = data_dir
+    if feeds_file is not None:
+        overrides["feeds_file"] = feeds_file
+    try:
+        settings = load_settings(config, **overrides)
+    except (NewswatchError, ValueError) as exc:
+        raise typer.BadParameter(f"invalid settings: {exc}") from exc
+    configure_logging(json_lines=json_logs or settings.log_json, level="DEBUG" if verbose else "INFO")
+    ctx.obj = AppContext(settings=settings)
+
+
+commands.register(app)
+app.add_typer(feeds.app, name="feeds")
+app.add_typer(services.app, name="services")
+app.add_typer(services.config_app, name="config")
+
+__all__ = ["app"]

@@ -1,0 +1,42 @@
+"""Offline classification of JSONL files (`newswatch classify`), for evaluation sets."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import Progress
+
+from newswatch.schema import Article
+
+_BATCH = 64
+
+
+def _article(line_no: int, row: dict[str, object]) -> Article:
+    now = datetime.now(UTC)
+    return Article.create(
+        link=str(row.get("url") or ""), guid=str(row.get("id") or f"line-{line_no}"), feed_url="jsonl",
+        title=str(row.get("title") or ""), summary=str(row.get("summary") or ""), text=str(row.get("text") or ""),
+        published_at=now, published_source="inferred", fetched_at=now, language=str(row.get("language") or ""),
+    )
+
+
+def classify_jsonl(input_path: Path, output_path: Path, console: Console | None = None) -> int:
+    """Read rows with `title`/`text`, write them back with `topics` and `entities`; returns the count."""
+    from processors import Processor
+
+    processor = Processor.load()
+    rows = [json.loads(line) for line in input_path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    with output_path.open("w", encoding="utf-8") as out, Progress(console=console, transient=True) as progress:
+        task = progress.add_task("classifying", total=len(rows))
+        for start in range(0, len(rows), _BATCH):
+            chunk = rows[start : start + _BATCH]
+            enriched = processor.enrich([_article(start + i, r) for i, r in enumerate(chunk)])
+            for row, art in zip(chunk, enriched, strict=True):
+                row["topics"] = [t.model_dump(mode="json") for t in art.topics]
+                row["entities"] = [e.model_dump(mode="json") for e in art.entities]
+                out.write(json.dumps(row, ensure_ascii=False) + "\n")
+            progress.advance(task, len(chunk))
+    return len(rows)

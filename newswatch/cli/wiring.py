@@ -1,0 +1,192 @@
+"""Build the configured bus, store and stages: the one place where the stages meet.
+
+Embedded (default): SQLite bus and store under `settings.data_dir`. With `NEWSWATCH_BUS=kafka://…`
+and `NEWSWATCH_STORE=http://…` the same stages run on Kafka and Elasticsearch.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from newswatch.bus import Bus, EmbeddedBus, TopicSpec
+from newswatch.embedded_store import EmbeddedStore
+from newswatch.errors import ConfigError
+from newswatch.runner import StageRunner, StageStats
+from newswatch.settings import Settings
+from newswatch.store import Store
+from newswatch.topics import ALL_TOPICS, DLQ, ENRICHED, RAW
+
+log = logging.getLogger("newswatch.pipeline")
+
+PROCESSOR_GROUP = "processors"
+SINK_GROUP = "sink"
+
+
+def open_bus(settings: Settings) -> Bus:
+    """The configured bus, with its topics created."""
+    if settings.uses_kafka:
+        from newswatch.kafka_bus import KafkaBus, default_topic_specs
+
+        bus: Bus = KafkaBus(settings.kafka_bootstrap, settings.kafka)
+        bus.ensure_topics(default_topic_specs(settings.kafka))
+        return bus
+    if settings.bus != "embedded":
+        raise ConfigError(f"NEWSWATCH_BUS={settings.bus!r} is not understood: use 'embedded' or kafka://host:port")
+    embedded = EmbeddedBus(settings.data_dir / "bus.db")
+    embedded.ensure_topics(TopicSpec(name) for name in ALL_TOPICS)
+    return embedded
+
+
+def open_store(settings: Settings) -> Store:
+    """The configured store, set up (tables / index template and alias)."""
+    if settings.uses_elasticsearch:
+        from sinks import ElasticStore
+
+        store: Store = ElasticStore(settings.store, settings.elastic)
+    elif settings.store == "embedded":
+        store = EmbeddedStore(settings.data_dir / "store.db")
+    else:
+        raise ConfigError(f"NEWSWATCH_STORE={settings.store!r} is not understood: use 'embedded' or http(s)://host:9200")
+    store.setup()
+    return store
+
+
+def group_name(settings: Settings, role: str) -> str:
+    """Consumer-group id for a stage, e.g. 'newswatch.processors'."""
+    return f"{settings.kafka.group_prefix}.{role}"
+
+
+def processor_runner(settings: Settings, bus: Bus, stop: threading.Event | None = None) -> StageRunner:
+    """A processor worker: news.raw -> news.enriched (loads spaCy once)."""
+    from processors import build_handler
+
+    runner = StageRunner(
+        stage="processor", bus=bus, consumer=bus.consumer(group_name(settings, PROCESSOR_GROUP), [RAW]),
+        handler=build_handler(), batch_size=settings.batch_size,
+    )
+    if stop is not None:
+        runner.stop_event = stop
+    return runner
+
+
+def sink_runner(settings: Settings, bus: Bus, store: Store, stop: threading.Event | None = None) -> StageRunner:
+    """A sink worker: news.enriched -> store."""
+    from sinks import make_store_handler
+
+    runner = StageRunner(
+        stage="sink", bus=bus, consumer=bus.consumer(group_name(settings, SINK_GROUP), [ENRICHED]),
+        handler=make_store_handler(store), batch_size=max(settings.batch_size, 256),
+    )
+    if stop is not None:
+        runner.stop_event = stop
+    return runner
+
+
+@dataclass
+class OnceReport:
+    """What `newswatch run --once` did, for the summary table."""
+
+    outcomes: list[object] = field(default_factory=list)
+    processed: StageStats = field(default_factory=StageStats)
+    sunk: StageStats = field(default_factory=StageStats)
+
+
+def run_once(settings: Settings, bus: Bus, store: Store, progress: Callable[[str], None] = lambda _: None) -> OnceReport:
+    """Poll every feed once, then drain processors and the sink until both are idle."""
+    progress("polling every feed")
+    report = OnceReport(outcomes=collect_once(settings, bus))
+    progress("classifying and extracting entities")
+    report.processed = processor_runner(settings, bus).run(until_idle=True, idle_timeout_s=2.0)
+    progress("indexing")
+    report.sunk = sink_runner(settings, bus, store).run(until_idle=True, idle_timeout_s=2.0)
+    return report
+
+
+def collect_once(settings: Settings, bus: Bus) -> list[object]:
+    """Poll every enabled feed once; returns per-feed outcomes."""
+    from collectors import Collector, FeedStateStore, load_feeds
+
+    state = FeedStateStore(settings.data_dir / "collector.db", max_seen=settings.seen_ids_max)
+    return list(Collector(settings, bus, state).poll_all(load_feeds(settings.feeds_path)))
+
+
+def feed_statuses(settings: Settings) -> list:  # type: ignore[type-arg]
+    """Per-feed health rows for `status` and `feeds list`, in feed-list order."""
+    from collectors import FeedStateStore, load_feeds
+
+    state = FeedStateStore(settings.data_dir / "collector.db", max_seen=settings.seen_ids_max)
+    feeds = load_feeds(settings.feeds_path) if settings.feeds_path.exists() else []
+    return state.statuses(feeds)
+
+
+def dlq_size(settings: Settings) -> int:
+    """Records on news.dlq not yet acknowledged by `newswatch dlq`."""
+    bus = open_bus(settings)
+    consumer = bus.consumer(group_name(settings, "dlq-inspector"), [DLQ])
+    size = consumer.lag()
+    consumer.close()
+    bus.close()
+    return size
+
+
+def run_forever(
+    settings: Settings,
+    bus: Bus,
+    store: Store | None,
+    stop: threading.Event,
+    roles: tuple[str, ...] = ("collect", "process", "sink"),
+) -> None:
+    """Scheduled collectors plus processor and sink worker threads, until `stop` is set."""
+    threads: list[threading.Thread] = []
+    scheduler = None
+    if "collect" in roles:
+        from collectors import Collector, FeedScheduler, FeedStateStore, load_feeds
+
+        state = FeedStateStore(settings.data_dir / "collector.db", max_seen=settings.seen_ids_max)
+        scheduler = FeedScheduler(settings, Collector(settings, bus, state), load_feeds(settings.feeds_path))
+        scheduler.start()
+    if "process" in roles:
+        threads.append(threading.Thread(target=processor_runner(settings, bus, stop).run, name="processor"))
+    if "sink" in roles and store is not None:
+        threads.append(threading.Thread(target=sink_runner(settings, bus, store, stop).run, name="sink"))
+    for thread in threads:
+        thread.start()
+    log.info("pipeline running: %s", ", ".join(roles))
+    stop.wait()
+    log.info("stopping: finishing the current batches")
+    if scheduler is not None:
+        scheduler.shutdown()
+    for thread in threads:
+        thread.join()
+
+
+def _processor_worker(settings: Settings, once: bool) -> StageStats:
+    """Entry point of one worker process (spawned): its own bus connection and spaCy model."""
+    import signal
+
+    stop = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    bus = open_bus(settings)
+    try:
+        return processor_runner(settings, bus, stop).run(until_idle=once, idle_timeout_s=2.0)
+    finally:
+        bus.close()
+
+
+def run_processor_workers(settings: Settings, workers: int, *, once: bool) -> StageStats:
+    """Run `workers` processor processes in one consumer group and sum their stats."""
+    if workers == 1:
+        return _processor_worker(settings, once)
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    total = StageStats()
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        for stats in pool.map(_processor_worker, [settings] * workers, [once] * workers):
+            for name in vars(total):
+                setattr(total, name, getattr(total, name) + getattr(stats, name))
+    return total
