@@ -6,6 +6,8 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+from rich.console import Console
+from rich.markup import escape
 
 from newswatch.cli import commands, feeds, services
 from newswatch.cli.context import AppContext
@@ -22,7 +24,7 @@ app = typer.Typer(
 
 
 @app.callback()
-def main(
+def root(
     ctx: typer.Context,
     config: Annotated[Optional[Path], typer.Option(help="TOML settings file [env: NEWSWATCH_CONFIG]")] = None,
     data_dir: Annotated[Optional[Path], typer.Option(help="embedded data directory [env: NEWSWATCH_DATA_DIR]")] = None,
@@ -49,4 +51,15 @@ app.add_typer(feeds.app, name="feeds")
 app.add_typer(services.app, name="services")
 app.add_typer(services.config_app, name="config")
 
-__all__ = ["app"]
+
+
+def run() -> None:
+    """Console entry point: an expected failure prints its message (which says the fix), no traceback."""
+    try:
+        app(prog_name="newswatch")
+    except NewswatchError as exc:
+        Console(stderr=True).print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
+        raise SystemExit(1) from None
+
+
+__all__ = ["app", "run"]

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from newswatch.settings import Settings
 
@@ -28,5 +29,5 @@ def app_context(ctx: typer.Context) -> AppContext:
 
 def fail(ctx: typer.Context, message: str, code: int = 1) -> None:
     """Print an error that says what to do next, then exit non-zero."""
-    app_context(ctx).errors.print(f"[bold red]error:[/] {message}", highlight=False)
+    app_context(ctx).errors.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
     raise typer.Exit(code)

@@ -1,0 +1,91 @@
+"""End to end: the CLI over seeds/ as a user runs it, on the embedded default."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from newswatch import EmbeddedStore, article_id
+
+ROOT = Path(__file__).resolve().parents[2]
+SEED_URL = "https://newswatch.example/seed/india-russia-joint-defence-manufacturing"
+
+pytestmark = pytest.mark.e2e
+
+
+def _newswatch(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "NEWSWATCH_DATA_DIR": str(data_dir), "NEWSWATCH_FEEDS_FILE": str(ROOT / "seeds" / "feeds.toml"),
+           "COLUMNS": "200"}
+    env.pop("NEWSWATCH_BUS", None)
+    env.pop("NEWSWATCH_STORE", None)
+    return subprocess.run([sys.executable, "-m", "newswatch", *args], env=env, capture_output=True, text=True, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.CompletedProcess[str]]:
+    data_dir = tmp_path_factory.mktemp("demo")
+    return data_dir, _newswatch(data_dir, "run", "--once")
+
+
+def test_run_once_indexes_the_seed_feeds(demo: tuple[Path, subprocess.CompletedProcess[str]]) -> None:
+    data_dir, result = demo
+    assert result.returncode == 0, result.stderr
+    assert "store now holds" in result.stdout
+    store = EmbeddedStore(data_dir / "store.db")
+    assert store.count() > 100  # the seed item plus hundreds of real feed items
+
+
+def test_seed_article_topics_and_entities(demo: tuple[Path, subprocess.CompletedProcess[str]]) -> None:
+    data_dir, _ = demo
+    seed = EmbeddedStore(data_dir / "store.db").get(article_id(SEED_URL))
+    assert seed is not None
+    assert {"defence", "trade"} <= set(seed.topic_names)
+    people = {e.canonical for e in seed.entities if e.label == "PERSON"}
+    places = {e.canonical for e in seed.entities if e.label == "GPE"}
+    assert {"Narendra Modi", "Vladimir Putin", "Rajnath Singh", "Andrey Belousov"} <= people
+    assert {"India", "Russia"} <= places
+    assert not [e for e in seed.entities if e.label == "ORG" and "S-400" in e.text]
+    assert all(t.evidence for t in seed.topics)  # every label explains itself
+
+
+def test_search_finds_the_seed_by_entity_and_topic(demo: tuple[Path, subprocess.CompletedProcess[str]]) -> None:
+    data_dir, _ = demo
+    result = _newswatch(data_dir, "search", "S-400", "--topic", "defence", "--entity", "Vladimir Putin", "--json")
+    assert result.returncode == 0, result.stderr
+    hits = [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
+    assert [h["article_id"] for h in hits] == [article_id(SEED_URL)]
+
+
+def test_second_run_publishes_nothing_new(demo: tuple[Path, subprocess.CompletedProcess[str]]) -> None:
+    data_dir, _ = demo
+    before = EmbeddedStore(data_dir / "store.db").count()
+    again = _newswatch(data_dir, "run", "--once")
+    assert again.returncode == 0, again.stderr
+    assert "processed 0 articles" in again.stdout
+    assert EmbeddedStore(data_dir / "store.db").count() == before
+
+
+def test_status_and_feeds_list_show_every_feed(demo: tuple[Path, subprocess.CompletedProcess[str]]) -> None:
+    data_dir, _ = demo
+    status = _newswatch(data_dir, "status")
+    assert status.returncode == 0, status.stderr
+    assert "defence" in status.stdout and "dead letters: 0" in status.stdout
+    listing = _newswatch(data_dir, "feeds", "list")
+    assert listing.returncode == 0, listing.stderr
+    for name in ("seed", "wsj-world", "guardian", "ie-explained", "af-mil", "bbc-uk"):
+        assert name in listing.stdout
+
+
+def test_bad_store_setting_gives_an_actionable_error(tmp_path: Path) -> None:
+    env_result = subprocess.run(
+        [sys.executable, "-m", "newswatch", "search", "x"],
+        env={**os.environ, "NEWSWATCH_DATA_DIR": str(tmp_path), "NEWSWATCH_STORE": "mongodb://nope"},
+        capture_output=True, text=True, timeout=120,
+    )
+    assert env_result.returncode != 0
+    assert "NEWSWATCH_STORE" in env_result.stderr and "embedded" in env_result.stderr
