@@ -3,7 +3,7 @@
 Stages (`collectors`, `processors`, `sinks`) import from this root only, never from each other.
 """
 
-from newswatch import topics
+from newswatch import metrics, topics
 from newswatch.bus import Bus, Consumer, EmbeddedBus, Record, TopicSpec
 from newswatch.embedded_store import EmbeddedStore
 from newswatch.errors import (
@@ -69,6 +69,7 @@ __all__ = [
     "dead_letter",
     "decode_batch",
     "load_settings",
+    "metrics",
     "stable_hash",
     "topics",
     "utcnow",

@@ -16,6 +16,7 @@ from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from newswatch import metrics
 from newswatch.bus import Bus, Consumer, Record
 from newswatch.errors import PoisonRecordError, SinkUnavailableError
 from newswatch.schema import DeadLetter
@@ -105,13 +106,18 @@ class StageRunner:
         self.max_backoff_s = max_backoff_s
         self.stats = StageStats()
         self.stop_event = threading.Event()
+        self.lag_report_s = 15.0
 
     def run(self, *, until_idle: bool = False, idle_timeout_s: float = 1.0, max_idle_s: float = 60.0) -> StageStats:
         """Loop until `stop_event` is set; with `until_idle`, also stop once nothing is left to read
         (an empty poll and no lag), or after `max_idle_s` of empty polls (e.g. a group that never joins)."""
         unavailable_since: float | None = None
         idle_since: float | None = None
+        lag_reported = 0.0
         while not self.stop_event.is_set():
+            if time.monotonic() - lag_reported > self.lag_report_s:
+                metrics.CONSUMER_LAG.labels(self.stage).set(self.consumer.lag())
+                lag_reported = time.monotonic()
             records = self.consumer.poll(self.batch_size, idle_timeout_s)
             if not records:
                 idle_since = idle_since or time.monotonic()
@@ -128,12 +134,14 @@ class StageRunner:
                 wait = min(max(exc.retry_after, self.backoff_s), self.max_backoff_s)
                 log.warning("%s: store unavailable for %.0fs, retrying in %.1fs: %s", self.stage, down_for, wait, exc)
                 self.stats.retries += 1
+                metrics.STAGE_RETRIES.labels(self.stage, "store-unavailable").inc()
                 self.stop_event.wait(wait)
                 self.consumer.seek_to_committed()
         return self.stats
 
     def _process(self, records: Sequence[Record]) -> None:
-        result = self._handle_with_retries(records)
+        with metrics.BATCH_SECONDS.labels(self.stage).time():
+            result = self._handle_with_retries(records)
         for out in result.outputs:
             self.bus.produce(out.topic, out.key, out.value)
         for dl in result.dead:
@@ -145,6 +153,9 @@ class StageRunner:
         self.stats.consumed += len(records)
         self.stats.produced += len(result.outputs)
         self.stats.dead_lettered += len(result.dead)
+        metrics.ARTICLES.labels(self.stage, "ok").inc(len(records) - len(result.dead))
+        for dl in result.dead:
+            metrics.DEAD_LETTERS.labels(self.stage, dl.error_class).inc()
 
     def _handle_with_retries(self, records: Sequence[Record]) -> BatchResult:
         last: Exception | None = None
@@ -169,6 +180,7 @@ class StageRunner:
 
     def _sleep_backoff(self, attempt: int, exc: BaseException) -> None:
         self.stats.retries += 1
+        metrics.STAGE_RETRIES.labels(self.stage, "handler-error").inc()
         wait = min(self.backoff_s * 2 ** (attempt - 1), self.max_backoff_s)
         log.warning("%s: attempt %d failed (%s: %s); retrying in %.2fs", self.stage, attempt, type(exc).__name__, exc, wait)
         self.stop_event.wait(wait)
