@@ -98,6 +98,7 @@ class Settings(BaseSettings):
     batch_size: int = 64
     seen_ids_max: int = 1_000_000
     log_json: bool = False
+    metrics_port: int = Field(default=0, description="serve Prometheus /metrics here from long-running commands; 0 = off")
     fetch: FetchSettings = FetchSettings()
     schedule: ScheduleSettings = ScheduleSettings()
     kafka: KafkaSettings = KafkaSettings()

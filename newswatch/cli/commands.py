@@ -13,6 +13,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
+from newswatch import metrics
 from newswatch.cli import wiring
 from newswatch.cli.context import app_context, fail
 from newswatch.errors import NewswatchError
@@ -54,6 +55,7 @@ def run(
         return
     stop = threading.Event()
     _install_stop_handler(stop)
+    metrics.serve(app.settings.metrics_port)
     app.console.print("newswatch running; Ctrl-C stops cleanly", highlight=False)
     wiring.run_forever(app.settings, bus, store, stop)
     bus.close()
@@ -89,6 +91,7 @@ def collect(
         return
     stop = threading.Event()
     _install_stop_handler(stop)
+    metrics.serve(app.settings.metrics_port)
     wiring.run_forever(app.settings, bus, None, stop, roles=("collect",))
     bus.close()
 
@@ -117,6 +120,7 @@ def sink(
     stop = threading.Event()
     if not once:
         _install_stop_handler(stop)
+        metrics.serve(app.settings.metrics_port)
     stats = wiring.sink_runner(app.settings, bus, store, stop).run(until_idle=once)
     app.console.print(f"indexed {stats.consumed} articles, {stats.dead_lettered} rejected", highlight=False)
     bus.close()

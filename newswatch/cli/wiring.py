@@ -23,6 +23,7 @@ log = logging.getLogger("newswatch.pipeline")
 
 PROCESSOR_GROUP = "processors"
 SINK_GROUP = "sink"
+DLQ_INSPECTOR = "dlq-inspector"
 
 
 def open_bus(settings: Settings) -> Bus:
@@ -125,7 +126,7 @@ def feed_statuses(settings: Settings) -> list:  # type: ignore[type-arg]
 def dlq_size(settings: Settings) -> int:
     """Records on news.dlq not yet acknowledged by `newswatch dlq`."""
     bus = open_bus(settings)
-    consumer = bus.consumer(group_name(settings, "dlq-inspector"), [DLQ])
+    consumer = bus.consumer(group_name(settings, DLQ_INSPECTOR), [DLQ])
     size = consumer.lag()
     consumer.close()
     bus.close()
@@ -163,10 +164,15 @@ def run_forever(
         thread.join()
 
 
-def _processor_worker(settings: Settings, once: bool) -> StageStats:
-    """Entry point of one worker process (spawned): its own bus connection and spaCy model."""
+def _processor_worker(settings: Settings, once: bool, index: int = 0) -> StageStats:
+    """Entry point of one worker process (spawned): its own bus connection, spaCy model and
+    metrics port (`metrics_port + index`)."""
     import signal
 
+    from newswatch import metrics
+
+    if settings.metrics_port and not once:
+        metrics.serve(settings.metrics_port + index)
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -186,7 +192,7 @@ def run_processor_workers(settings: Settings, workers: int, *, once: bool) -> St
 
     total = StageStats()
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        for stats in pool.map(_processor_worker, [settings] * workers, [once] * workers):
+        for stats in pool.map(_processor_worker, [settings] * workers, [once] * workers, range(workers)):
             for name in vars(total):
                 setattr(total, name, getattr(total, name) + getattr(stats, name))
     return total
