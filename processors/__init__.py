@@ -1,1 +1,26 @@
 """Stage 2: Article -> EnrichedArticle (topics and named entities) on `news.enriched`."""
+
+from processors.classify import CLASSIFIERS, DEFAULT_CLASSIFIER, Classifier, TopicRule, TopicScore, load_classifier
+from processors.enrich import check_text, enrich, enrich_batch
+from processors.entities import DEFAULT_MODEL, KEPT_LABELS, EntityExtractor, Gazetteer, build_nlp
+from processors.service import Processor, build_processor, make_handler
+
+__all__ = [
+    "CLASSIFIERS",
+    "DEFAULT_CLASSIFIER",
+    "DEFAULT_MODEL",
+    "KEPT_LABELS",
+    "Classifier",
+    "EntityExtractor",
+    "Gazetteer",
+    "Processor",
+    "TopicRule",
+    "TopicScore",
+    "build_nlp",
+    "build_processor",
+    "check_text",
+    "enrich",
+    "enrich_batch",
+    "load_classifier",
+    "make_handler",
+]
