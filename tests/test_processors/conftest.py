@@ -1,0 +1,30 @@
+"""Shared processor fixtures: the spaCy pipeline and the classifier are built once per session."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from processors import Classifier, EntityExtractor, load_classifier
+
+SEED = Path(__file__).resolve().parents[3] / "shared" / "seed" / "000_a64fb68b309276e4.txt"
+
+
+@pytest.fixture(scope="session")
+def classifier() -> Classifier:
+    return load_classifier()
+
+
+@pytest.fixture(scope="session")
+def extractor() -> EntityExtractor:
+    return EntityExtractor.load()
+
+
+@pytest.fixture(scope="session")
+def seed() -> tuple[str, str]:
+    """(title, body) of the article the project started from."""
+    if not SEED.exists():
+        pytest.skip(f"seed article not found at {SEED} (../shared is absent)")
+    title, _, body = SEED.read_text(encoding="utf-8").partition("\n")
+    return title.strip(), body.strip()

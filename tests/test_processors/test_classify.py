@@ -1,0 +1,181 @@
+"""Topic classifier: named hard cases, evidence, versioning and taxonomy errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from newswatch import ConfigError
+from processors import Classifier, load_classifier
+
+HARD_CASES = [
+    pytest.param(
+        "Arsenal's defence holds firm in 1-0 win",
+        "The back four kept a clean sheet as the striker scored late.",
+        "The manager praised the defence and the team's energy after the match. Defender Gabriel "
+        "was outstanding in the Premier League fixture.",
+        set(),
+        id="sport-defence-and-team-energy",
+    ),
+    pytest.param(
+        "Lakers trade star guard to Celtics before deadline",
+        "The NBA trade sends the guard to Boston for two draft picks.",
+        "The trade deadline deal was confirmed by the head coach. The team will use the roster "
+        "space in free agency.",
+        set(),
+        id="sport-player-trade",
+    ),
+    pytest.param(
+        "Energy drink maker reports record sales",
+        "",
+        "Sales of energy drinks rose as caffeine-hungry consumers bought more cans. The beverage "
+        "company said its energy drink range grew fastest in Europe.",
+        set(),
+        id="energy-drink",
+    ),
+    pytest.param(
+        "Acme Corp quarterly profit rises 12%",
+        "",
+        "Acme Corp said net income rose to $1.2 billion in the third quarter. Revenue rose 8% and "
+        "earnings per share beat expectations. Shares rose 3% in early trading. Exports of its "
+        "machines to Asia were steady. The company raised its dividend.",
+        set(),
+        id="company-earnings-not-trade",
+    ),
+    pytest.param(
+        "Five tips to cut your household budget",
+        "",
+        "Switching your mortgage, paying off a credit card and opening a savings account can "
+        "help. Day trading on a trading app is risky, experts warn.",
+        set(),
+        id="personal-finance",
+    ),
+    pytest.param(
+        "Police arrest three after armed robbery in Manchester",
+        "",
+        "Armed police officers arrested three men after a robbery at a jewellery shop. Detectives "
+        "said the suspects were charged with robbery. The police tactical unit was deployed.",
+        set(),
+        id="domestic-policing-not-defence",
+    ),
+    pytest.param(
+        "Glaciers melting faster as climate change accelerates",
+        "",
+        "Scientists say glaciers in the Alps lost record ice this summer during a heatwave. "
+        "Climate change threatens biodiversity and wildlife habitats, the study found.",
+        set(),
+        id="climate-not-energy-supply",
+    ),
+    pytest.param(
+        "Ministers meet in Geneva",
+        "The EU and US agreed to cut tariffs on steel imports and resume trade talks.",
+        "",
+        {"trade"},
+        id="summary-only-signal",
+    ),
+    pytest.param(
+        "Oil prices jump as OPEC+ cuts output",
+        "",
+        "Brent crude rose 4% to $90 a barrel after OPEC+ agreed to cut production by 2 million "
+        "barrels per day. Natural gas prices in Europe also rose.",
+        {"energy"},
+        id="oil-prices",
+    ),
+    pytest.param(
+        "Army orders new howitzers as defence budget grows",
+        "",
+        "The armed forces will receive 200 artillery pieces and ammunition under a procurement "
+        "deal signed by the defence ministry.",
+        {"defence"},
+        id="arms-procurement",
+    ),
+    pytest.param(
+        "US imposes export controls on chips to China",
+        "",
+        "The Commerce Department said the export controls and new tariffs would curb imports "
+        "and exports of advanced semiconductors, escalating the trade war.",
+        {"trade"},
+        id="export-controls",
+    ),
+]
+
+CORE = {"defence", "trade", "energy"}
+
+
+@pytest.mark.parametrize(("title", "summary", "body", "expected"), HARD_CASES)
+def test_hard_cases(classifier: Classifier, title: str, summary: str, body: str, expected: set[str]) -> None:
+    labels = {t.label for t in classifier.classify(title, summary, body)}
+    assert labels & CORE == expected
+
+
+def test_seed_is_defence_and_trade_not_energy(classifier: Classifier, seed: tuple[str, str]) -> None:
+    title, body = seed
+    labels = {t.label: t for t in classifier.classify(title, "", body)}
+    assert {"defence", "trade"} <= labels.keys()
+    assert "energy" not in labels
+    assert labels["defence"].iptc_code == "medtop:20000598"
+    assert labels["trade"].iptc_code == "medtop:20000373"
+    assert "s-400" in labels["defence"].evidence
+    assert "free trade agreement" in labels["trade"].evidence
+
+
+def test_labels_carry_scores_and_evidence(classifier: Classifier) -> None:
+    topics = classifier.classify("Oil prices jump as OPEC cuts output", "", "Brent crude rose.")
+    energy = next(t for t in topics if t.label == "energy")
+    assert 0.5 <= energy.score < 1.0
+    assert {"opec", "oil prices", "brent", "crude"} <= set(energy.evidence)
+
+
+def test_title_weighs_more_than_body(classifier: Classifier) -> None:
+    phrase = "Tariffs hit steel imports"
+    in_title = {s.label: s.raw for s in classifier.scores(phrase, "", "")}
+    in_body = {s.label: s.raw for s in classifier.scores("", "", phrase)}
+    assert in_title["trade"] == pytest.approx(3 * in_body["trade"])
+
+
+def test_word_boundaries_and_longest_match(classifier: Classifier) -> None:
+    # "oilseeds" must not match "oil"; "energy drink" must swallow "energy".
+    scores = {s.label: s for s in classifier.scores("Oilseeds and an energy drink", "", "")}
+    assert "energy" not in scores or "energy" not in scores["energy"].evidence
+    assert "oil" not in (scores["energy"].evidence if "energy" in scores else ())
+
+
+def test_plural_forms_match(classifier: Classifier) -> None:
+    evidence = {s.label: s.evidence for s in classifier.scores("", "", "New tariffs and wind farms")}
+    assert "tariff" in evidence["trade"]
+
+
+def test_no_text_no_labels(classifier: Classifier) -> None:
+    assert classifier.classify("", "", "") == []
+
+
+def test_version_names_classifier_and_taxonomy(classifier: Classifier, tmp_path: Path) -> None:
+    assert classifier.version.startswith("lexicon.v1+")
+    changed = tmp_path / "taxonomy.toml"
+    source = Path(__file__).resolve().parents[2] / "processors" / "taxonomy.toml"
+    changed.write_text(source.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
+    other = load_classifier("lexicon.v1", changed)
+    assert other.version.startswith("lexicon.v1+") and other.version != classifier.version
+
+
+def test_every_topic_has_an_iptc_code_and_definition(classifier: Classifier) -> None:
+    assert {"defence", "trade", "energy"} <= set(classifier.labels)
+    for rule in classifier.rules.values():
+        assert rule.iptc_code.startswith("medtop:") and len(rule.iptc_code) == len("medtop:") + 8
+        assert rule.definition
+
+
+def test_unknown_classifier_name_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="lexicon.v1"):
+        load_classifier("keywords.v9")
+
+
+def test_broken_taxonomy_is_a_config_error(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[topics.x]\niptc_code = 'medtop:1'\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="lacks terms"):
+        Classifier.from_taxonomy(bad)
+    bad.write_text("not = [valid", encoding="utf-8")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        Classifier.from_taxonomy(bad)

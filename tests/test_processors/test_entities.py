@@ -1,0 +1,90 @@
+"""Entity extraction: seed acceptance, gazetteer labels and name normalisation."""
+
+from __future__ import annotations
+
+import pytest
+
+from newswatch import Entity
+from processors import KEPT_LABELS, EntityExtractor, Gazetteer
+from processors.entities import entities_from_doc
+
+
+def _by_label(entities: list[Entity]) -> dict[str, set[str]]:
+    out: dict[str, set[str]] = {}
+    for e in entities:
+        out.setdefault(e.label, set()).add(e.canonical)
+    return out
+
+
+def test_pipeline_runs_only_what_ner_needs(extractor: EntityExtractor) -> None:
+    assert extractor.nlp.pipe_names == ["newswatch_gazetteer", "ner"]
+
+
+def test_seed_acceptance(extractor: EntityExtractor, seed: tuple[str, str]) -> None:
+    title, body = seed
+    found = extractor.extract(f"{title}\n\n{body}")
+    labels = _by_label(found)
+    assert {"Narendra Modi", "Vladimir Putin", "Rajnath Singh", "Andrey Belousov"} <= labels["PERSON"]
+    assert {"India", "Russia"} <= labels["GPE"]
+    assert "S-400" in labels["PRODUCT"]
+    assert "S-400" not in labels.get("ORG", set())
+    assert "Operation Sindoor" in labels["EVENT"]
+    assert "Defence" not in labels.get("ORG", set())
+    assert {e.label for e in found} <= KEPT_LABELS
+
+
+def test_counts_aggregate_per_canonical_and_label(extractor: EntityExtractor, seed: tuple[str, str]) -> None:
+    found = extractor.extract("\n\n".join(seed))
+    keys = [(e.canonical, e.label) for e in found]
+    assert len(keys) == len(set(keys))
+    modi = next(e for e in found if e.canonical == "Narendra Modi")
+    assert modi.count >= 3  # "Narendra Modi", "Modi-Putin talks", "Prime Minister Modi"
+
+
+@pytest.mark.parametrize(
+    ("text", "label", "canonical"),
+    [
+        pytest.param("Officials in the U.S. said talks would resume.", "GPE", "United States", id="u.s."),
+        pytest.param("The USA and Canada signed the accord.", "GPE", "United States", id="usa"),
+        pytest.param("Britain said it would send troops.", "GPE", "United Kingdom", id="britain"),
+        pytest.param("Russian forces shelled the city on Monday.", "GPE", "Russia", id="demonym-russian"),
+        pytest.param("The minister met Putin in Moscow.", "PERSON", "Vladimir Putin", id="putin"),
+        pytest.param("NATO leaders met in Brussels.", "ORG", "NATO", id="nato"),
+        pytest.param("India will buy more S-500 systems.", "PRODUCT", "S-500", id="s-500"),
+        pytest.param("Ukraine received more HIMARS launchers.", "PRODUCT", "HIMARS", id="himars"),
+        pytest.param("The jets flew during Operation Desert Storm.", "EVENT", "Operation Desert", id="operation-pattern"),
+    ],
+)
+def test_normalisation(extractor: EntityExtractor, text: str, label: str, canonical: str) -> None:
+    assert (canonical, label) in {(e.canonical, e.label) for e in extractor.extract(text)}
+
+
+def test_surname_resolves_to_full_name_in_same_document(extractor: EntityExtractor) -> None:
+    text = "Chancellor Olaf Scholz arrived in Paris on Monday. Later, Scholz met business leaders."
+    people = [e for e in extractor.extract(text) if e.label == "PERSON"]
+    assert [(e.canonical, e.count) for e in people] == [("Olaf Scholz", 2)]
+
+
+def test_non_demonym_groups_stay_norp(extractor: EntityExtractor) -> None:
+    found = {(e.canonical, e.label) for e in extractor.extract("Democrats voted against the bill.")}
+    assert ("Democrats", "NORP") in found
+
+
+def test_batch_keeps_order(extractor: EntityExtractor) -> None:
+    out = extractor.extract_many(["Putin spoke.", "", "NATO met."])
+    assert [[e.canonical for e in ents] for ents in out] == [["Vladimir Putin"], [], ["NATO"]]
+
+
+def test_gazetteer_from_dict_registers_aliases_and_patterns() -> None:
+    gaz = Gazetteer.from_dict(
+        {"entity": [{"canonical": "Foo Bar", "label": "PERSON", "patterns": ["Foo Bar", "Bar"]}],
+         "aliases": {"USA": "United States"}, "demonyms": {"Russian": "Russia"}}
+    )
+    assert gaz.aliases == {"USA": "United States", "Foo Bar": "Foo Bar", "Bar": "Foo Bar"}
+    assert {"label": "PERSON", "pattern": "Bar", "id": "Foo Bar"} in gaz.patterns
+
+
+def test_entities_from_doc_drops_unkept_labels(extractor: EntityExtractor) -> None:
+    doc = extractor.nlp("On Friday India paid $5 billion for five units.")
+    labels = {e.label for e in entities_from_doc(doc, extractor.gazetteer)}
+    assert labels == {"GPE"}
