@@ -117,6 +117,8 @@ class ElasticStore:
 
     def write(self, articles: Sequence[EnrichedArticle]) -> list[Rejection]:
         """Bulk-index by article id; returns mapping rejections, raises SinkUnavailableError."""
+        if not articles:
+            return []
         started = time.monotonic()
         indexed_at = utcnow()
         pending = {a.article_id: {"_id": a.article_id, "_source": to_document(a, indexed_at)} for a in articles}
