@@ -1,0 +1,107 @@
+"""Processor throughput against bare spaCy, measured in the same run on the same texts.
+
+    .venv/bin/python bench/bench_processors.py [--limit N] [--repeat R] [--batch-size B]
+
+Texts: items of the real feed files under seeds/ and ../shared/corpora/feeds (parsed with
+feedparser here; missing folders are skipped) plus ../shared/seed/*.txt. "bare" is
+`nlp.pipe` over the same texts with the pipes our extractor runs for NER (the stock model with
+everything but "ner" excluded, no gazetteer); "processor" is `enrich_batch` (gazetteer ruler +
+ner + normalisation + topic classifier + record building). Prints articles/s and the ratio
+(target >= 0.90). Timed rounds alternate; the best round of each counts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import feedparser
+import spacy
+
+from newswatch import Article
+from processors import DEFAULT_MODEL, build_processor, enrich_batch
+
+ROOT = Path(__file__).resolve().parents[1]
+FEED_DIRS = (ROOT / "seeds", ROOT.parent / "shared" / "corpora" / "feeds")
+SEED_DIR = ROOT.parent / "shared" / "seed"
+UNUSED = ["tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer", "senter"]
+FEED_SUFFIXES = {".xml", ".rss", ".atom"}
+
+
+def load_articles(limit: int) -> list[Article]:
+    """Real articles: seed texts first, then feed items, de-duplicated by id, up to `limit`."""
+    now = datetime.now(UTC)
+    seen: dict[str, Article] = {}
+    for path in sorted(SEED_DIR.glob("*.txt")) if SEED_DIR.is_dir() else []:
+        title, _, body = path.read_text(encoding="utf-8").partition("\n")
+        article = Article.create(link=f"file://{path}", title=title.strip(), text=body.strip(),
+                                 published_at=now, fetched_at=now)
+        seen[article.article_id] = article
+    for folder in FEED_DIRS:
+        if not folder.is_dir():
+            continue
+        for path in sorted(p for p in folder.rglob("*") if p.suffix in FEED_SUFFIXES):
+            for entry in feedparser.parse(path.read_bytes()).entries:
+                title = entry.get("title", "")
+                summary = entry.get("summary", "")
+                content = " ".join(c.get("value", "") for c in entry.get("content", []))
+                if not (title or summary or content):
+                    continue
+                article = Article.create(
+                    link=entry.get("link", "") or f"file://{path}#{len(seen)}",
+                    guid=entry.get("id", ""), title=title, summary=summary, text=content,
+                    published_at=now, fetched_at=now,
+                )
+                seen.setdefault(article.article_id, article)
+                if len(seen) >= limit:
+                    return list(seen.values())
+    return list(seen.values())
+
+
+def main() -> int:
+    """Measure and print; exit 1 only when there is nothing to measure."""
+    parser = argparse.ArgumentParser(description="processor throughput vs bare spaCy nlp.pipe")
+    parser.add_argument("--limit", type=int, default=1000, help="articles to use")
+    parser.add_argument("--repeat", type=int, default=3, help="timed rounds of each")
+    parser.add_argument("--batch-size", type=int, default=64)
+    args = parser.parse_args()
+
+    articles = load_articles(args.limit)
+    if not articles:
+        print("no texts found (seeds/, ../shared/corpora/feeds, ../shared/seed)", file=sys.stderr)
+        return 1
+    texts = [a.full_text for a in articles]
+    processor = build_processor(batch_size=args.batch_size)
+    bare = spacy.load(DEFAULT_MODEL, exclude=UNUSED)
+    print(f"{len(texts)} articles, {sum(map(len, texts)) / len(texts):.0f} chars each on average")
+    print(f"bare pipes {bare.pipe_names}; processor pipes {processor.extractor.nlp.pipe_names}")
+
+    def run_bare() -> None:
+        for _doc in bare.pipe(texts, batch_size=args.batch_size):
+            pass
+
+    def run_processor() -> None:
+        enrich_batch(articles, processor.classifier, processor.extractor)
+
+    run_bare()  # warm-up: first calls allocate
+    run_processor()
+    best = {"bare": float("inf"), "processor": float("inf")}
+    for _ in range(args.repeat):
+        for name, fn in (("bare", run_bare), ("processor", run_processor)):
+            start = time.perf_counter()
+            fn()
+            best[name] = min(best[name], time.perf_counter() - start)
+    rate = {name: len(texts) / seconds for name, seconds in best.items()}
+    ratio = rate["processor"] / rate["bare"]
+    verdict = "OK" if ratio >= 0.90 else "BELOW TARGET"
+    print(f"bare spaCy nlp.pipe : {rate['bare']:8.1f} articles/s")
+    print(f"processor           : {rate['processor']:8.1f} articles/s")
+    print(f"ratio               : {ratio:8.3f} (target >= 0.90) {verdict}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
