@@ -198,9 +198,9 @@ def _convert(node: lq.Item, source: str, scope: tuple[str, str | None] | None, w
             for child in children:
                 if isinstance(child, lq.Word) and child.value in {"and", "or", "not"}:
                     warnings.append(f"lowercase {child.value!r} at position {child.pos} is searched as a word; write {child.value.upper()} for the operator")
-        return And(tuple(_convert(c, source, scope, warnings) for c in children))
+        return And(_flat(And, [_convert(c, source, scope, warnings) for c in children]))
     if isinstance(node, lq.OrOperation):
-        return Or(tuple(_convert(c, source, scope, warnings) for c in node.children))
+        return Or(_flat(Or, [_convert(c, source, scope, warnings) for c in node.children]))
     if isinstance(node, lq.Not | lq.Prohibit):
         return Not(_convert(node.a, source, scope, warnings))
     if isinstance(node, lq.Plus):
@@ -219,6 +219,14 @@ def _convert(node: lq.Item, source: str, scope: tuple[str, str | None] | None, w
         if isinstance(node, kind):
             raise QueryError(source, pos, message)
     raise QueryError(source, pos, f"{type(node).__name__} is not supported in alert rules: {_EXPECTED_TERM}")
+
+
+def _flat(kind: type[And] | type[Or], children: list[Node]) -> tuple[Node, ...]:
+    """(a AND b) AND c -> AND(a, b, c): same meaning, shallower tree, simpler ES bodies."""
+    out: list[Node] = []
+    for child in children:
+        out.extend(child.children if isinstance(child, kind) else (child,))
+    return tuple(out)
 
 
 def _term(node: lq.Word | lq.Phrase, source: str, scope: tuple[str, str | None], pos: int) -> Node:
