@@ -25,18 +25,22 @@ def _article(line_no: int, row: dict[str, object]) -> Article:
 
 def classify_jsonl(input_path: Path, output_path: Path, console: Console | None = None) -> int:
     """Read rows with `title`/`text`, write them back with `topics` and `entities`; returns the count."""
-    from processors import Processor
+    from processors import build_processor, enrich_batch
 
-    processor = Processor.load()
+    processor = build_processor()
     rows = [json.loads(line) for line in input_path.read_text(encoding="utf-8").splitlines() if line.strip()]
     with output_path.open("w", encoding="utf-8") as out, Progress(console=console, transient=True) as progress:
         task = progress.add_task("classifying", total=len(rows))
         for start in range(0, len(rows), _BATCH):
             chunk = rows[start : start + _BATCH]
-            enriched = processor.enrich([_article(start + i, r) for i, r in enumerate(chunk)])
-            for row, art in zip(chunk, enriched, strict=True):
-                row["topics"] = [t.model_dump(mode="json") for t in art.topics]
-                row["entities"] = [e.model_dump(mode="json") for e in art.entities]
+            articles = [_article(start + i, r) for i, r in enumerate(chunk)]
+            with_text = [a for a in articles if a.full_text.strip()]
+            enriched = {a.article_id: a for a in enrich_batch(with_text, processor.classifier, processor.extractor)}
+            for row, art in zip(chunk, articles, strict=True):
+                done = enriched.get(art.article_id)
+                row["topics"] = [t.model_dump(mode="json") for t in done.topics] if done else []
+                row["entities"] = [e.model_dump(mode="json") for e in done.entities] if done else []
+                row["classifier_version"] = processor.version
                 out.write(json.dumps(row, ensure_ascii=False) + "\n")
             progress.advance(task, len(chunk))
     return len(rows)

@@ -62,11 +62,11 @@ def group_name(settings: Settings, role: str) -> str:
 
 def processor_runner(settings: Settings, bus: Bus, stop: threading.Event | None = None) -> StageRunner:
     """A processor worker: news.raw -> news.enriched (loads spaCy once)."""
-    from processors import build_handler
+    from processors import build_processor
 
     runner = StageRunner(
         stage="processor", bus=bus, consumer=bus.consumer(group_name(settings, PROCESSOR_GROUP), [RAW]),
-        handler=build_handler(), batch_size=settings.batch_size,
+        handler=build_processor().handler(), batch_size=settings.batch_size,
     )
     if stop is not None:
         runner.stop_event = stop
