@@ -1,0 +1,187 @@
+"""Alert delivery against real local servers: a JSON webhook (pytest-httpserver) and SMTP (aiosmtpd)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+from aiosmtpd.handlers import Message
+from pytest_httpserver import HTTPServer
+
+from newswatch import EmbeddedBus, EnrichedArticle, Entity, TopicLabel, topics
+from sinks.alerts import AlertEngine, AlertRecord, build_engine, make_alert_handler, mask_url, write_document
+
+pytestmark = pytest.mark.filterwarnings("ignore:'imghdr' is deprecated:DeprecationWarning")
+"""apprise's email plugin imports imghdr lazily (Python 3.11 warns); nothing newswatch can change."""
+
+T0 = datetime(2025, 12, 5, 12, tzinfo=UTC)
+SECRET = "s3cr3t-token-value"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = T0
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def seed_article(ident: str = "seed", minutes: int = 0) -> EnrichedArticle:
+    when = T0 + timedelta(minutes=minutes)
+    return EnrichedArticle(
+        article_id=ident, url=f"https://news.example/{ident}", title=f"India-Russia defence deal {ident}",
+        text="Narendra Modi and Vladimir Putin agreed on S-400 spares.", published_at=when, fetched_at=when,
+        outlet="newswatch seed", language="en",
+        topics=(TopicLabel(label="defence", iptc_code="medtop:20000598", score=2.0, evidence=("s-400",)),),
+        entities=(Entity(text="Vladimir Putin", label="PERSON", canonical="Vladimir Putin"),),
+    )
+
+
+def engine_for(tmp_path: Path, doc: dict, clock: Clock, env: dict[str, str] | None = None) -> AlertEngine:
+    rules = tmp_path / "alerts.yaml"
+    write_document(rules, doc)
+    return build_engine(rules, tmp_path / "alerts.db", env=env or {}, clock=clock)
+
+
+class _Inbox(Message):
+    def __init__(self) -> None:
+        super().__init__()
+        self.messages: list[object] = []
+
+    def handle_message(self, message: object) -> None:
+        self.messages.append(message)
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[int, _Inbox]]:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    inbox = _Inbox()
+
+    def only_the_secret(server: object, session: object, envelope: object, mechanism: str, data: object) -> AuthResult:
+        ok = isinstance(data, LoginPassword) and data.login == b"desk" and data.password == SECRET.encode()
+        return AuthResult(success=ok)
+
+    controller = Controller(inbox, hostname="127.0.0.1", port=port, auth_require_tls=False, authenticator=only_the_secret)
+    controller.start()
+    yield port, inbox
+    controller.stop()
+
+
+def test_webhook_gets_one_json_alert_and_the_secret_never_reaches_logs(
+    tmp_path: Path, httpserver: HTTPServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    httpserver.expect_request("/hook", method="POST", headers={"Authorization": f"Bearer {SECRET}"}).respond_with_data("ok")
+    doc = {
+        "channels": {"hook": {"type": "webhook", "url": httpserver.url_for("/hook"), "headers": {"Authorization": "Bearer ${TOKEN}"}}},
+        "rules": [{"name": "putin-defence", "query": 'entity:"Vladimir Putin" AND topic:defence', "channels": ["hook"]}],
+    }
+    caplog.set_level(logging.DEBUG)
+    engine = engine_for(tmp_path, doc, Clock(), env={"TOKEN": SECRET})
+    alerts = engine.process([seed_article()])
+    assert [a.rule for a in alerts] == ["putin-defence"] and alerts[0].channels == ("hook",)
+    body = json.loads(httpserver.log[0][0].get_data())
+    assert body["alerts"][0]["article_id"] == "seed"
+    assert body["alerts"][0]["matched_terms"] == ['entity:"Vladimir Putin"', "topic:defence"]
+    assert SECRET not in caplog.text
+    engine.close()
+
+
+def test_failed_webhook_is_retried_later_and_the_error_is_masked(tmp_path: Path, httpserver: HTTPServer) -> None:
+    httpserver.expect_oneshot_request("/hook").respond_with_data("down", status=503)
+    httpserver.expect_request("/hook").respond_with_data("ok")
+    clock = Clock()
+    doc = {"channels": {"hook": {"type": "webhook", "url": httpserver.url_for("/hook") + "?k=${KEY}"}},
+           "rules": [{"name": "r", "query": "putin", "channels": ["hook"]}]}
+    engine = engine_for(tmp_path, doc, clock, env={"KEY": SECRET})
+    engine.process([seed_article()])
+    assert engine.state.outbox_counts() == {"pending": 1}
+    clock.now += timedelta(minutes=5)
+    report = engine.flush()
+    assert report.sent == 1 and engine.state.outbox_counts() == {"sent": 1}
+    assert len(httpserver.log) == 2
+    engine.close()
+
+
+def test_email_through_apprise_reaches_a_real_smtp_server(tmp_path: Path, smtp: tuple[int, _Inbox]) -> None:
+    port, inbox = smtp
+    doc = {
+        "channels": {"desk": {"url": f"mailto://desk:${{SMTP_PASSWORD}}@127.0.0.1:{port}?from=alerts@newswatch.example&to=desk@newswatch.example"}},
+        "rules": [{"name": "putin-defence", "query": 'entity:"Vladimir Putin" AND topic:defence', "channels": ["desk"]}],
+    }
+    engine = engine_for(tmp_path, doc, Clock(), env={"SMTP_PASSWORD": SECRET})
+    engine.process([seed_article()])
+    assert engine.state.outbox_counts() == {"sent": 1}, engine.state.outbox_counts()
+    message = inbox.messages[0]
+    assert "putin-defence" in message["Subject"]  # type: ignore[index]
+    parts = [part.get_payload(decode=True).decode() for part in message.walk() if not part.is_multipart()]  # type: ignore[attr-defined]
+    assert any("https://news.example/seed" in part for part in parts)
+    engine.close()
+
+
+def test_hourly_digest_groups_matches_into_one_message(tmp_path: Path, httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/hook").respond_with_data("ok")
+    clock = Clock()
+    doc = {"channels": {"hook": {"type": "webhook", "url": httpserver.url_for("/hook")}},
+           "rules": [{"name": "r", "query": "putin", "channels": ["hook"], "digest": "hourly"}]}
+    engine = engine_for(tmp_path, doc, clock)
+    engine.process([seed_article("a"), seed_article("b", 1)])
+    clock.now += timedelta(minutes=20)
+    engine.process([seed_article("c", 20)])
+    assert httpserver.log == []
+    clock.now = T0 + timedelta(hours=1)
+    engine.tick()
+    assert len(httpserver.log) == 1
+    body = json.loads(httpserver.log[0][0].get_data())
+    assert body["digest"] is True and [a["article_id"] for a in body["alerts"]] == ["a", "b", "c"]
+    engine.close()
+
+
+def test_throttle_silence_and_replay_survive_a_restart(tmp_path: Path, httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/hook").respond_with_data("ok")
+    clock = Clock()
+    doc = {"channels": {"hook": {"type": "webhook", "url": httpserver.url_for("/hook")}},
+           "rules": [{"name": "r", "query": "putin", "channels": ["hook"], "throttle": "30m"}]}
+    first = engine_for(tmp_path, doc, clock)
+    assert first.process([seed_article("a")])[0].suppressed == ""
+    first.close()
+    clock.now += timedelta(minutes=10)
+    second = build_engine(tmp_path / "alerts.yaml", tmp_path / "alerts.db", env={}, clock=clock)
+    again = second.process([seed_article("a"), seed_article("b", 10)])
+    assert [(a.article_id, a.suppressed) for a in again] == [("b", "throttled")]
+    assert second.process([seed_article("c", 11)], live=False)[0].suppressed == "replay"
+    second.close()
+    doc["rules"][0]["silence_until"] = (T0 + timedelta(days=1)).isoformat()
+    third = engine_for(tmp_path, doc, clock)
+    assert third.process([seed_article("d", 12)])[0].suppressed == "silenced"
+    assert len(httpserver.log) == 1
+    third.close()
+
+
+def test_handler_publishes_each_alert_once_on_the_alerts_topic(tmp_path: Path) -> None:
+    engine = engine_for(tmp_path, {"rules": [{"name": "putin-defence", "query": 'entity:"Vladimir Putin" AND topic:defence'}]}, Clock())
+    bus = EmbeddedBus(tmp_path / "bus.db")
+    bus.produce(topics.ENRICHED, "seed", seed_article().to_bytes())
+    bus.produce(topics.ENRICHED, "bad", b"not json")
+    bus.flush()
+    handler = make_alert_handler(engine)
+    records = bus.consumer("alerts", [topics.ENRICHED]).poll(10, 0.1)
+    result = handler(records)
+    assert [o.topic for o in result.outputs] == [topics.ALERTS] and len(result.dead) == 1
+    assert AlertRecord.model_validate_json(result.outputs[0].value).article_id == "seed"
+    assert handler(records).outputs == []
+    engine.close()
+    bus.close()
+
+
+def test_mask_url_hides_credentials_and_paths() -> None:
+    assert mask_url(f"slack://T000/B000/{SECRET}") == "slack://T000/**********"
+    assert SECRET not in mask_url(f"mailtos://user:{SECRET}@smtp.example.org?to=a@b")
