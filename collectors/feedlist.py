@@ -27,7 +27,7 @@ _HEADER = (
     "# newswatch feed list: one [[feeds]] table per feed (url, name, outlet, interval_s, enabled, tags).\n"
     "# Edit by hand or with `newswatch feeds add|remove|import-opml`. Relative paths are relative to this file.\n\n"
 )
-_FEEDS_TABLE = re.compile(r"^\s*\[\[\s*feeds\s*\]\]", re.MULTILINE)
+_FEEDS_TABLE = re.compile(r"^[ \t]*\[\[[ \t]*feeds[ \t]*\]\]", re.MULTILINE)
 
 
 def resolve_feed_url(url: str, base_dir: Path) -> str:

@@ -29,6 +29,7 @@ FUTURE_TOLERANCE = timedelta(days=1)
 """A date further than this past the fetch time is a feed bug; we use the fetch time instead."""
 _BENIGN_BOZO = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType)
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
+_DATE_KEYS = ("published_parsed", "updated_parsed", "created_parsed")
 
 
 @dataclass(frozen=True)
@@ -122,7 +123,8 @@ def _build_article(entry: Mapping[str, Any], ctx: dict[str, Any]) -> Article | N
         if not (title or summary):
             return None
         guid = derived_guid(title, summary)
-    parsed = entry.get("published_parsed") or entry.get("updated_parsed") or entry.get("created_parsed")
+    # dict.get, not FeedParserDict.get: the latter maps updated->published with a DeprecationWarning
+    parsed = next((dict.get(entry, k) for k in _DATE_KEYS if dict.get(entry, k)), None)
     published_at, source = resolve_published(parsed, ctx["fetched_at"])
     authors = [str(a.get("name", "")).strip() for a in entry.get("authors", []) or [] if isinstance(a, Mapping)]
     categories = [str(t.get("term") or t.get("label") or "").strip() for t in entry.get("tags", []) or []]
@@ -147,8 +149,8 @@ def _build_article(entry: Mapping[str, Any], ctx: dict[str, Any]) -> Article | N
 
 def _looks_like_html(body: bytes, headers: Mapping[str, str]) -> bool:
     content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), "")
-    head = body[:512].lstrip().lower()
-    return content_type.split(";")[0].strip().lower() in _HTML_TYPES or head.startswith((b"<!doctype html", b"<html"))
+    head = body[:2048].lower()
+    return content_type.split(";")[0].strip().lower() in _HTML_TYPES or b"<!doctype html" in head or b"<html" in head
 
 
 def _not_a_feed_reason(body: bytes, headers: Mapping[str, str], parsed: Any) -> str:
@@ -186,38 +188,42 @@ def _collect(body: bytes, headers: Mapping[str, str], parsed: Any, *, feed_url: 
     bozo = bool(parsed.get("bozo"))
     entries = parsed.get("entries", []) or []
     title = normalise_space(str(feed.get("title", "") or ""))
-    if not entries and (not parsed.get("version") or _looks_like_html(body, headers)):
+    if not entries and not parsed.get("version"):
         return ParseResult((), "not-a-feed", _not_a_feed_reason(body, headers, parsed), bozo=bozo, feed_title=title)
     ctx = {"feed": feed, "feed_url": feed_url, "fetched_at": fetched_at.astimezone(UTC),
            "outlet": _outlet(outlet, feed, feed_url), "base": _link_base(feed_url, feed)}
     articles: list[Article] = []
-    skipped = 0
+    blank = 0
+    errors: list[str] = []
     for entry in entries:
         try:
             article = _build_article(entry, ctx)
         except Exception as exc:  # one odd item must not cost the rest of the feed
             log.debug("skipping an item of %s: %r", feed_url, exc)
-            article = None
+            errors.append(f"{type(exc).__name__}: {exc}")
+            continue
         if article is None:
-            skipped += 1
+            blank += 1
         else:
             articles.append(article)
-    status, reason = _judge(parsed, len(articles), skipped)
-    return ParseResult(tuple(articles), status, reason, bozo=bozo, feed_title=title, skipped=skipped)
+    status, reason = _judge(parsed, len(articles), blank, errors)
+    return ParseResult(tuple(articles), status, reason, bozo=bozo, feed_title=title, skipped=blank + len(errors))
 
 
-def _judge(parsed: Any, kept: int, skipped: int) -> tuple[ParseStatus, str]:
+def _judge(parsed: Any, kept: int, blank: int, errors: list[str]) -> tuple[ParseStatus, str]:
     """Status and a human-readable reason from the bozo flag and the item counts."""
     exc = parsed.get("bozo_exception") if parsed.get("bozo") else None
     malformed = exc is not None and not isinstance(exc, _BENIGN_BOZO)
     version = parsed.get("version") or "unknown format"
-    if kept == 0 and skipped == 0:
+    if kept == 0 and blank == 0 and not errors:
         return "empty", f"{version} feed with no items"
     notes = []
     if malformed:
         notes.append(f"malformed document, parsed leniently ({type(exc).__name__}: {exc})")
-    if skipped:
-        notes.append(f"{skipped} item(s) without link, guid, title or summary skipped")
+    if blank:
+        notes.append(f"{blank} item(s) without link, guid, title or summary skipped")
+    if errors:
+        notes.append(f"{len(errors)} item(s) unreadable (first: {errors[0]})")
     if kept == 0:
         return "partial", "; ".join(notes) + "; no usable items"
     if notes:

@@ -95,7 +95,7 @@ class FeedState:
         *,
         result: str,
         reason: str,
-        published: int,
+        published: int = 0,
         etag: str | None = None,
         last_modified: str | None = None,
         body_hash: str | None = None,
