@@ -41,7 +41,7 @@ from newswatch import (
 from sinks import es_admin
 from sinks.es_admin import RolloverResult
 from sinks.es_query import hit_from_es, search_body
-from sinks.es_template import alias_name, from_document, to_document
+from sinks.es_template import alias_name, from_document, to_source
 
 log = logging.getLogger("sinks.elastic")
 
@@ -121,7 +121,7 @@ class ElasticStore:
             return []
         started = time.monotonic()
         indexed_at = utcnow()
-        pending = {a.article_id: {"_id": a.article_id, "_source": to_document(a, indexed_at)} for a in articles}
+        pending = {a.article_id: {"_id": a.article_id, "_source": to_source(a, indexed_at)} for a in articles}
         total = len(pending)
         rejections: list[Rejection] = []
         attempt = 0

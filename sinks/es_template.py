@@ -158,19 +158,31 @@ def build_template(settings: ElasticSettings, *, shards: int = 1) -> dict[str, A
     }
 
 
-def to_document(article: EnrichedArticle, indexed_at: datetime) -> dict[str, Any]:
-    """The JSON body stored for one article: the record itself plus flat entity arrays.
-
-    Entity names are de-duplicated per field and keep first-seen order.
-    """
-    doc: dict[str, Any] = article.model_dump(mode="json")
-    flat: dict[str, list[str]] = {name: [] for name in (*ENTITY_FIELDS.values(), OTHER_ENTITIES)}
+def derived_fields(article: EnrichedArticle, indexed_at: datetime) -> dict[str, Any]:
+    """What the sink adds to the record: flat entity names per type (deduplicated, first-seen order) and indexed_at."""
+    flat: dict[str, Any] = {name: [] for name in (*ENTITY_FIELDS.values(), OTHER_ENTITIES)}
     for ent in article.entities:
         names = flat[ENTITY_FIELDS.get(ent.label, OTHER_ENTITIES)]
         if ent.canonical not in names:
             names.append(ent.canonical)
-    doc.update(flat)
-    doc["indexed_at"] = indexed_at.isoformat()
+    flat["indexed_at"] = indexed_at.isoformat()
+    return flat
+
+
+def to_source(article: EnrichedArticle, indexed_at: datetime) -> bytes:
+    """The stored JSON body, serialised once: the record (pydantic's own JSON) plus derived fields.
+
+    Built as bytes because the bulk helper forwards bytes untouched; serialising the record via a
+    Python dict and json.dumps costs about 3x more CPU per document.
+    """
+    record = article.model_dump_json()
+    extra = json.dumps(derived_fields(article, indexed_at), ensure_ascii=False, separators=(",", ":"))
+    return f"{record[:-1]},{extra[1:]}".encode()
+
+
+def to_document(article: EnrichedArticle, indexed_at: datetime) -> dict[str, Any]:
+    """The stored body as a dict (for inspection, tests and the benchmark's raw baseline)."""
+    doc: dict[str, Any] = json.loads(to_source(article, indexed_at))
     return doc
 
 
