@@ -3,8 +3,17 @@
 The CLI imports this root only; the names in `__all__` are the stable surface.
 """
 
-from collectors.feedlist import add_feed, export_opml, import_opml, load_feeds, remove_feed, resolve_feed_url, save_feeds
-from collectors.fetch import FeedDocument, Fetcher, FetchResult
+from collectors.decode import FeedDocument
+from collectors.feedlist import (
+    add_feed,
+    export_opml,
+    import_opml,
+    load_feeds,
+    remove_feed,
+    resolve_feed_url,
+    save_feeds,
+)
+from collectors.fetch import Fetcher, FetchResult
 from collectors.hosts import HostPoliteness
 from collectors.parse import ParseResult, parse_feed
 from collectors.schedule import FeedScheduler, plan_next_poll

@@ -37,9 +37,9 @@ def resolve_feed_url(url: str, base_dir: Path) -> str:
     if scheme in ("http", "https"):
         return url
     if scheme == "file":
-        rest = url[len("file:"):]
+        rest = url[len("file:") :]
         if rest.startswith("//localhost/"):
-            rest = rest[len("//localhost"):]
+            rest = rest[len("//localhost") :]
         elif rest.startswith("//") and not rest.startswith("///"):
             rest = rest[2:]  # file://seeds/x.xml: a relative path written as a URL
         elif rest.startswith("///"):
@@ -72,11 +72,15 @@ def _read_specs(path: Path) -> list[FeedSpec]:
             "or point NEWSWATCH_FEEDS_FILE at an existing file"
         ) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read feed list {path}: {exc}; check the file's permissions and that it is UTF-8") from exc
+        raise ConfigError(
+            f"cannot read feed list {path}: {exc}; check the file's permissions and that it is UTF-8"
+        ) from exc
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"feed list {path} is not valid TOML ({exc}); fix the syntax at that line") from exc
+        raise ConfigError(
+            f"feed list {path} is not valid TOML ({exc}); fix the syntax at that line"
+        ) from exc
     unknown = sorted(set(data) - {"feeds"})
     if unknown:
         raise ConfigError(
@@ -84,7 +88,9 @@ def _read_specs(path: Path) -> list[FeedSpec]:
         )
     raw = data.get("feeds", [])
     if not isinstance(raw, list):
-        raise ConfigError(f"feed list {path}: `feeds` must be an array of tables, written as [[feeds]] blocks")
+        raise ConfigError(
+            f"feed list {path}: `feeds` must be an array of tables, written as [[feeds]] blocks"
+        )
     specs: list[FeedSpec] = []
     for i, entry in enumerate(raw):
         line = _line_of_table(text, i)
@@ -92,7 +98,9 @@ def _read_specs(path: Path) -> list[FeedSpec]:
         try:
             specs.append(FeedSpec.model_validate(entry))
         except ValidationError as exc:
-            problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'entry'}: {e['msg']}" for e in exc.errors())
+            problems = "; ".join(
+                f"{'.'.join(map(str, e['loc'])) or 'entry'}: {e['msg']}" for e in exc.errors()
+            )
             raise ConfigError(
                 f"{where}: invalid feed entry ({problems}); allowed keys are "
                 "url (required), name, outlet, interval_s (> 0), enabled (true/false), tags (list of strings)"
@@ -120,7 +128,10 @@ def _check_unique(path: Path, text: str, specs: Sequence[FeedSpec]) -> None:
 def load_feeds(path: Path) -> list[FeedSpec]:
     """Load the feed list with local paths resolved against the file's directory."""
     base = path.resolve().parent
-    return [spec.model_copy(update={"url": resolve_feed_url(spec.url, base)}) for spec in _read_specs(path)]
+    return [
+        spec.model_copy(update={"url": resolve_feed_url(spec.url, base)})
+        for spec in _read_specs(path)
+    ]
 
 
 def _spec_to_table(spec: FeedSpec) -> dict[str, Any]:
@@ -166,7 +177,9 @@ def remove_feed(path: Path, url_or_name: str) -> FeedSpec:
             save_feeds(path, specs)
             return spec
     known = ", ".join(s.name or s.url for s in specs) or "none"
-    raise ConfigError(f"no feed {url_or_name!r} in {path} (feeds: {known}); see `newswatch feeds list`")
+    raise ConfigError(
+        f"no feed {url_or_name!r} in {path} (feeds: {known}); see `newswatch feeds list`"
+    )
 
 
 def import_opml(path: Path) -> list[FeedSpec]:
@@ -178,7 +191,9 @@ def import_opml(path: Path) -> list[FeedSpec]:
     result = listparser.parse(data)
     if not result.feeds:
         why = f" ({result.bozo_exception})" if result.bozo else ""
-        raise ConfigError(f"OPML file {path} lists no feeds{why}; is it an OPML export with <outline xmlUrl=...>?")
+        raise ConfigError(
+            f"OPML file {path} lists no feeds{why}; is it an OPML export with <outline xmlUrl=...>?"
+        )
     specs: list[FeedSpec] = []
     seen: set[str] = set()
     for feed in result.feeds:

@@ -7,33 +7,25 @@ every failure leaves here as a `FeedError` with a short `kind`, never as an http
 from __future__ import annotations
 
 import hashlib
-import zlib
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.utils import parsedate_to_datetime
-from pathlib import Path
-from urllib.parse import unquote, urljoin, urlsplit
+from urllib.parse import urljoin
 
 import httpx
 
+from collectors.decode import BoundedDecoder, FeedDocument, local_path, read_local, too_large
 from collectors.hosts import HostPoliteness, Resolver, check_host_allowed, system_resolver
 from newswatch import FeedError, FetchSettings, RetryLaterError, utcnow
 
-FEED_SUFFIXES: tuple[str, ...] = (".xml", ".rss", ".atom")
 DEFAULT_RETRY_AFTER_S = 300.0
 """Wait used for a 429 that gives no Retry-After header."""
-ACCEPT = "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
+ACCEPT = (
+    "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
+)
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _DROPPED_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encoding"})
-
-
-@dataclass(frozen=True)
-class FeedDocument:
-    """One feed document: where it came from and its (decoded) bytes."""
-
-    source: str
-    body: bytes
 
 
 @dataclass(frozen=True)
@@ -108,94 +100,6 @@ def body_hash(bodies: Iterable[bytes]) -> str:
     return digest.hexdigest()
 
 
-def _too_large(url: str, limit: int, what: str) -> FeedError:
-    return FeedError(
-        f"{url}: {what} exceeds the {limit}-byte limit; raise NEWSWATCH_FETCH__MAX_BODY_BYTES "
-        "if this feed is really that big",
-        kind="too-large",
-    )
-
-
-class BoundedDecoder:
-    """Stream-decompresses gzip/deflate with an output cap, so a gzip bomb stops at `limit` bytes."""
-
-    def __init__(self, encoding: str, limit: int, url: str) -> None:
-        encoding = encoding.strip().lower()
-        if encoding not in ("", "identity", "gzip", "x-gzip", "deflate"):
-            raise FeedError(f"{url}: unsupported Content-Encoding {encoding!r}", kind="bad-encoding")
-        self._mode = encoding if encoding in ("gzip", "x-gzip", "deflate") else ""
-        self._limit = limit
-        self._url = url
-        self._out = bytearray()
-        self._z = self._new()
-
-    def _new(self) -> zlib._Decompress | None:
-        if self._mode in ("gzip", "x-gzip"):
-            return zlib.decompressobj(16 + zlib.MAX_WBITS)
-        if self._mode == "deflate":
-            return zlib.decompressobj(zlib.MAX_WBITS + 32)  # zlib-wrapped; raw deflate retried below
-        return None
-
-    def _append(self, data: bytes) -> None:
-        self._out += data
-        if len(self._out) > self._limit:
-            raise _too_large(self._url, self._limit, "decompressed body")
-
-    def feed(self, chunk: bytes) -> None:
-        """Add raw bytes; raises FeedError("too-large") past the cap, ("bad-encoding") on corrupt data."""
-        if self._z is None:
-            self._append(chunk)
-            return
-        data = chunk
-        try:
-            while data:
-                room = self._limit - len(self._out) + 1
-                self._append(self._z.decompress(data, room))
-                data = self._z.unconsumed_tail
-                if self._z.eof and self._z.unused_data:  # concatenated gzip members
-                    data = self._z.unused_data + data
-                    self._z = self._new()
-        except zlib.error as exc:
-            if self._mode == "deflate" and not self._out:
-                self._z = zlib.decompressobj(-zlib.MAX_WBITS)  # servers that send raw deflate
-                self._mode = "raw-deflate"
-                self.feed(chunk)
-                return
-            raise FeedError(f"{self._url}: corrupt {self._mode} body ({exc})", kind="bad-encoding") from exc
-
-    def result(self) -> bytes:
-        """The decoded body so far."""
-        return bytes(self._out)
-
-
-def local_path(url: str) -> Path | None:
-    """The filesystem path for a `file:` URL or plain path; None for network URLs."""
-    parts = urlsplit(url)
-    if parts.scheme.lower() == "file":
-        return Path(unquote(parts.path))
-    if parts.scheme and len(parts.scheme) > 1:
-        return None
-    return Path(url).expanduser()
-
-
-def read_local(path: Path, limit: int) -> tuple[FeedDocument, ...]:
-    """A file, or every *.xml/*.rss/*.atom file of a directory (sorted), each one feed document."""
-    if path.is_dir():
-        files = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in FEED_SUFFIXES)
-        if not files:
-            raise FeedError(f"directory {path} holds no {'/'.join(FEED_SUFFIXES)} files", kind="not-found")
-    elif path.is_file():
-        files = [path]
-    else:
-        raise FeedError(f"{path} does not exist; fix the feed's url in the feed list", kind="not-found")
-    docs = []
-    for file in files:
-        if file.stat().st_size > limit:
-            raise _too_large(str(file), limit, "file")
-        docs.append(FeedDocument(source=file.as_uri(), body=file.read_bytes()))
-    return tuple(docs)
-
-
 class Fetcher:
     """Fetches feed URLs under the fetch settings; one shared instance serves every feed and thread."""
 
@@ -214,20 +118,31 @@ class Fetcher:
             timeout=httpx.Timeout(settings.timeout_s),
             follow_redirects=False,
             transport=transport,
-            headers={"User-Agent": settings.user_agent, "Accept": ACCEPT, "Accept-Encoding": "gzip, deflate"},
+            headers={
+                "User-Agent": settings.user_agent,
+                "Accept": ACCEPT,
+                "Accept-Encoding": "gzip, deflate",
+            },
         )
 
     def close(self) -> None:
         """Release pooled connections."""
         self._client.close()
 
-    def fetch(self, url: str, *, etag: str | None = None, last_modified: str | None = None) -> FetchResult:
+    def fetch(
+        self, url: str, *, etag: str | None = None, last_modified: str | None = None
+    ) -> FetchResult:
         """Fetch one feed; raises FeedError (or RetryLaterError) with a kind and a next step."""
         path = local_path(url)
         if path is not None:
             if not self.settings.allow_file_urls:
-                raise FeedError(f"{url}: local files are disabled (NEWSWATCH_FETCH__ALLOW_FILE_URLS=false)", kind="blocked")
-            return FetchResult(url=url, status=200, documents=read_local(path, self.settings.max_body_bytes))
+                raise FeedError(
+                    f"{url}: local files are disabled (NEWSWATCH_FETCH__ALLOW_FILE_URLS=false)",
+                    kind="blocked",
+                )
+            return FetchResult(
+                url=url, status=200, documents=read_local(path, self.settings.max_body_bytes)
+            )
         headers = conditional_headers(etag, last_modified)
         current = url
         for _hop in range(self.settings.max_redirects + 1):
@@ -240,9 +155,14 @@ class Fetcher:
                         continue
                     return self._finish(current, response)
             except httpx.TimeoutException as exc:
-                raise FeedError(f"{current}: timed out after {self.settings.timeout_s}s ({exc!r})", kind="timeout") from exc
+                raise FeedError(
+                    f"{current}: timed out after {self.settings.timeout_s}s ({exc!r})",
+                    kind="timeout",
+                ) from exc
             except httpx.HTTPError as exc:
-                raise FeedError(f"{current}: network error: {exc!r}; check the host is up", kind="network") from exc
+                raise FeedError(
+                    f"{current}: network error: {exc!r}; check the host is up", kind="network"
+                ) from exc
         raise FeedError(
             f"{url}: more than {self.settings.max_redirects} redirects (last {current}); "
             "update the feed list to the final URL",
@@ -254,26 +174,48 @@ class Fetcher:
         try:
             target = httpx.URL(url)
         except httpx.InvalidURL as exc:
-            raise FeedError(f"{url!r} is not a valid URL ({exc}); fix it in the feed list", kind="bad-url") from exc
+            raise FeedError(
+                f"{url!r} is not a valid URL ({exc}); fix it in the feed list", kind="bad-url"
+            ) from exc
         if target.scheme not in ("http", "https") or not target.host:
-            raise FeedError(f"{url!r}: only http(s) URLs, file:// URLs and local paths can be fetched", kind="blocked")
+            raise FeedError(
+                f"{url!r}: only http(s) URLs, file:// URLs and local paths can be fetched",
+                kind="blocked",
+            )
         port = target.port or (443 if target.scheme == "https" else 80)
-        check_host_allowed(target.host, port, allow_private=self.settings.allow_private_hosts, resolve=self._resolve)
+        check_host_allowed(
+            target.host,
+            port,
+            allow_private=self.settings.allow_private_hosts,
+            resolve=self._resolve,
+        )
         return target
 
     def _finish(self, url: str, response: httpx.Response) -> FetchResult:
         """Turn a final (non-redirect) response into a result or a FeedError."""
         status, headers = response.status_code, response.headers
         if is_not_modified(status):
-            return FetchResult(url=url, status=status, etag=headers.get("etag"), last_modified=headers.get("last-modified"))
+            return FetchResult(
+                url=url,
+                status=status,
+                etag=headers.get("etag"),
+                last_modified=headers.get("last-modified"),
+            )
         if is_rate_limited(status, headers):
             after = retry_after_seconds(headers.get("retry-after"))
             after = DEFAULT_RETRY_AFTER_S if after is None else after
-            raise RetryLaterError(f"{url}: HTTP {status}, server asks to retry in {after:.0f}s", after=after)
+            raise RetryLaterError(
+                f"{url}: HTTP {status}, server asks to retry in {after:.0f}s", after=after
+            )
         if is_redirect(status):
-            raise FeedError(f"{url}: HTTP {status} redirect without a Location header", kind="http-error")
+            raise FeedError(
+                f"{url}: HTTP {status} redirect without a Location header", kind="http-error"
+            )
         if status >= 400 or status < 200:
-            raise FeedError(f"{url}: HTTP {status} {response.reason_phrase}; check the feed URL", kind="http-error")
+            raise FeedError(
+                f"{url}: HTTP {status} {response.reason_phrase}; check the feed URL",
+                kind="http-error",
+            )
         body = self._read_body(url, response)
         kept = {k: v for k, v in headers.items() if k.lower() not in _DROPPED_HEADERS}
         return FetchResult(
@@ -290,13 +232,13 @@ class Fetcher:
         limit = self.settings.max_body_bytes
         declared = response.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > limit:
-            raise _too_large(url, limit, f"declared Content-Length {declared}")
+            raise too_large(url, limit, f"declared Content-Length {declared}")
         decoder = BoundedDecoder(response.headers.get("content-encoding", ""), limit, url)
         received = 0
         for chunk in _raw_chunks(response):
             received += len(chunk)
             if received > limit:
-                raise _too_large(url, limit, "body")
+                raise too_large(url, limit, "body")
             decoder.feed(chunk)
         return decoder.result()
 

@@ -46,7 +46,9 @@ def check_host_allowed(host: str, port: int, *, allow_private: bool, resolve: Re
         try:
             addresses = resolve(host, port)
         except (OSError, UnicodeError) as exc:
-            raise FeedError(f"cannot resolve host {host!r}: {exc}; check the feed URL", kind="dns") from exc
+            raise FeedError(
+                f"cannot resolve host {host!r}: {exc}; check the feed URL", kind="dns"
+            ) from exc
     private = [a for a in addresses if not is_public_address(a)]
     if private or not addresses:
         raise FeedError(

@@ -44,7 +44,9 @@ class ParseResult:
     skipped: int = 0
 
 
-def resolve_published(parsed: time.struct_time | tuple[int, ...] | None, fetched_at: datetime) -> tuple[datetime, PublishedSource]:
+def resolve_published(
+    parsed: time.struct_time | tuple[int, ...] | None, fetched_at: datetime
+) -> tuple[datetime, PublishedSource]:
     """The feed's date in UTC, or the fetch time ("inferred") when it is missing, invalid or in the future."""
     fetched_at = fetched_at.astimezone(UTC)
     if parsed is None:
@@ -126,21 +128,27 @@ def _build_article(entry: Mapping[str, Any], ctx: dict[str, Any]) -> Article | N
     # dict.get, not FeedParserDict.get: the latter maps updated->published with a DeprecationWarning
     parsed = next((dict.get(entry, k) for k in _DATE_KEYS if dict.get(entry, k)), None)
     published_at, source = resolve_published(parsed, ctx["fetched_at"])
-    authors = [str(a.get("name", "")).strip() for a in entry.get("authors", []) or [] if isinstance(a, Mapping)]
-    categories = [str(t.get("term") or t.get("label") or "").strip() for t in entry.get("tags", []) or []]
-    fields: dict[str, Any] = dict(
-        feed_url=ctx["feed_url"],
-        title=title,
-        summary=summary,
-        text=text,
-        published_at=published_at,
-        published_source=source,
-        fetched_at=ctx["fetched_at"],
-        outlet=ctx["outlet"],
-        language=_language(entry, ctx["feed"]),
-        authors=tuple(dict.fromkeys(a for a in authors if a)),
-        categories=tuple(dict.fromkeys(c for c in categories if c)),
-    )
+    authors = [
+        str(a.get("name", "")).strip()
+        for a in entry.get("authors", []) or []
+        if isinstance(a, Mapping)
+    ]
+    categories = [
+        str(t.get("term") or t.get("label") or "").strip() for t in entry.get("tags", []) or []
+    ]
+    fields: dict[str, Any] = {
+        "feed_url": ctx["feed_url"],
+        "title": title,
+        "summary": summary,
+        "text": text,
+        "published_at": published_at,
+        "published_source": source,
+        "fetched_at": ctx["fetched_at"],
+        "outlet": ctx["outlet"],
+        "language": _language(entry, ctx["feed"]),
+        "authors": tuple(dict.fromkeys(a for a in authors if a)),
+        "categories": tuple(dict.fromkeys(c for c in categories if c)),
+    }
     try:
         return Article.create(link=link, guid=guid, **fields)
     except ValueError:  # the link would not canonicalise and there is no guid to fall back on
@@ -150,7 +158,11 @@ def _build_article(entry: Mapping[str, Any], ctx: dict[str, Any]) -> Article | N
 def _looks_like_html(body: bytes, headers: Mapping[str, str]) -> bool:
     content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), "")
     head = body[:2048].lower()
-    return content_type.split(";")[0].strip().lower() in _HTML_TYPES or b"<!doctype html" in head or b"<html" in head
+    return (
+        content_type.split(";")[0].strip().lower() in _HTML_TYPES
+        or b"<!doctype html" in head
+        or b"<html" in head
+    )
 
 
 def _not_a_feed_reason(body: bytes, headers: Mapping[str, str], parsed: Any) -> str:
@@ -173,32 +185,51 @@ def parse_feed(
     """Parse one feed document; always returns a ParseResult, whatever the bytes are."""
     headers = dict(headers or {})
     if not body.strip():
-        return ParseResult((), "empty", f"empty body ({len(body)} bytes): the server sent nothing; retry later or check the URL")
+        return ParseResult(
+            (),
+            "empty",
+            f"empty body ({len(body)} bytes): the server sent nothing; retry later or check the URL",
+        )
     try:
         parsed = feedparser.parse(body, response_headers=headers, resolve_relative_uris=False)
-    except Exception as exc:  # feedparser promises bozo instead of raising; this is the safety net
+    except Exception as exc:  # noqa: BLE001 - feedparser promises bozo, not raises; safety net
         log.warning("feedparser raised on %s: %r", feed_url, exc)
         return ParseResult((), "not-a-feed", f"parser error {type(exc).__name__}: {exc}", bozo=True)
     return _collect(body, headers, parsed, feed_url=feed_url, fetched_at=fetched_at, outlet=outlet)
 
 
-def _collect(body: bytes, headers: Mapping[str, str], parsed: Any, *, feed_url: str, fetched_at: datetime, outlet: str) -> ParseResult:
+def _collect(
+    body: bytes,
+    headers: Mapping[str, str],
+    parsed: Any,
+    *,
+    feed_url: str,
+    fetched_at: datetime,
+    outlet: str,
+) -> ParseResult:
     """Build articles from a feedparser result and judge the document."""
     feed = parsed.get("feed", {}) or {}
     bozo = bool(parsed.get("bozo"))
     entries = parsed.get("entries", []) or []
     title = normalise_space(str(feed.get("title", "") or ""))
     if not entries and not parsed.get("version"):
-        return ParseResult((), "not-a-feed", _not_a_feed_reason(body, headers, parsed), bozo=bozo, feed_title=title)
-    ctx = {"feed": feed, "feed_url": feed_url, "fetched_at": fetched_at.astimezone(UTC),
-           "outlet": _outlet(outlet, feed, feed_url), "base": _link_base(feed_url, feed)}
+        return ParseResult(
+            (), "not-a-feed", _not_a_feed_reason(body, headers, parsed), bozo=bozo, feed_title=title
+        )
+    ctx = {
+        "feed": feed,
+        "feed_url": feed_url,
+        "fetched_at": fetched_at.astimezone(UTC),
+        "outlet": _outlet(outlet, feed, feed_url),
+        "base": _link_base(feed_url, feed),
+    }
     articles: list[Article] = []
     blank = 0
     errors: list[str] = []
     for entry in entries:
         try:
             article = _build_article(entry, ctx)
-        except Exception as exc:  # one odd item must not cost the rest of the feed
+        except Exception as exc:  # noqa: BLE001 - one odd item must not cost the rest of the feed
             log.debug("skipping an item of %s: %r", feed_url, exc)
             errors.append(f"{type(exc).__name__}: {exc}")
             continue
@@ -207,7 +238,9 @@ def _collect(body: bytes, headers: Mapping[str, str], parsed: Any, *, feed_url: 
         else:
             articles.append(article)
     status, reason = _judge(parsed, len(articles), blank, errors)
-    return ParseResult(tuple(articles), status, reason, bozo=bozo, feed_title=title, skipped=blank + len(errors))
+    return ParseResult(
+        tuple(articles), status, reason, bozo=bozo, feed_title=title, skipped=blank + len(errors)
+    )
 
 
 def _judge(parsed: Any, kept: int, blank: int, errors: list[str]) -> tuple[ParseStatus, str]:

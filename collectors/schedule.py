@@ -94,7 +94,11 @@ def plan_next_poll(
     if retry_after_s is not None:
         delay = clamp(retry_after_s, 0.0, settings.max_backoff_s)  # the server's word, bounded
     elif failed:
-        delay = with_jitter(failure_backoff(failure_weight, interval, settings.max_backoff_s), settings.jitter_fraction, rng)
+        delay = with_jitter(
+            failure_backoff(failure_weight, interval, settings.max_backoff_s),
+            settings.jitter_fraction,
+            rng,
+        )
     else:
         if spec.interval_s is None:
             interval = next_interval(interval, new_items=new_items, settings=settings)
@@ -140,7 +144,9 @@ class FeedScheduler:
             if not spec.enabled:
                 continue
             stored = self._first_poll(spec)
-            stagger = self._rng.uniform(0, min(30.0, self._settings.min_interval_s * self._settings.jitter_fraction))
+            stagger = self._rng.uniform(
+                0, min(30.0, self._settings.min_interval_s * self._settings.jitter_fraction)
+            )
             self._schedule(spec, stored or now + timedelta(seconds=stagger))
         if not self._scheduler.running:
             self._scheduler.start()
@@ -161,9 +167,16 @@ class FeedScheduler:
             if self._stopped:
                 return
             self._scheduler.add_job(
-                self._run, trigger="date", run_date=when, args=[spec], id=spec.url,
-                name=spec.name or spec.url, replace_existing=True, max_instances=1,
-                coalesce=True, misfire_grace_time=None,
+                self._run,
+                trigger="date",
+                run_date=when,
+                args=[spec],
+                id=spec.url,
+                name=spec.name or spec.url,
+                replace_existing=True,
+                max_instances=1,
+                coalesce=True,
+                misfire_grace_time=None,
             )
 
     def _run(self, spec: FeedSpec) -> None:
@@ -171,6 +184,8 @@ class FeedScheduler:
         try:
             when = self._poll(spec).next_poll_at
         except Exception:
-            log.exception("poll of %s raised; retrying after %.0fs", spec.url, self._settings.min_interval_s)
+            log.exception(
+                "poll of %s raised; retrying after %.0fs", spec.url, self._settings.min_interval_s
+            )
             when = utcnow() + timedelta(seconds=self._settings.min_interval_s)
         self._schedule(spec, when)

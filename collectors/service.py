@@ -12,7 +12,7 @@ import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal
 
 from collectors.fetch import Fetcher, FetchResult
@@ -80,7 +80,9 @@ class Collector:
         self.seen = seen or SeenIds(self.state.path, settings.seen_ids_max)
         self.fetcher = fetcher or Fetcher(settings.fetch)
         self._rng = rng or random.Random()
-        self._publish_lock = threading.Lock()  # dedup -> produce -> flush -> mark is one step across feeds
+        self._publish_lock = (
+            threading.Lock()
+        )  # dedup -> produce -> flush -> mark is one step across feeds
 
     def close(self) -> None:
         """Release HTTP connections and the state database."""
@@ -91,26 +93,53 @@ class Collector:
     def poll_feed(self, spec: FeedSpec, now: datetime | None = None) -> PollOutcome:
         """Poll one feed once; never raises: failures come back as an outcome with result "error"."""
         now = now or utcnow()
+        try:
+            return self._poll(spec, now)
+        except Exception as exc:  # log.exception keeps the traceback; other feeds go on
+            log.exception("poll of %s failed unexpectedly", spec.url)
+            wait = self.settings.schedule.min_interval_s
+            outcome = PollOutcome(
+                feed_url=spec.url, result="error", status="internal",
+                reason=f"{type(exc).__name__}: {exc} (a newswatch bug or an unwritable data dir)",
+                polled_at=now, next_poll_at=now + timedelta(seconds=wait), interval_s=wait,
+                error_kind="internal",
+            )  # fmt: skip
+            _log_outcome(outcome)
+            return outcome
+
+    def _poll(self, spec: FeedSpec, now: datetime) -> PollOutcome:
+        """The recipe: fetch with validators, short-cut unchanged bodies, else parse and publish."""
         state = self.state.get(spec.url)
         try:
-            fetched = self.fetcher.fetch(spec.url, etag=state.etag, last_modified=state.last_modified)
+            fetched = self.fetcher.fetch(
+                spec.url, etag=state.etag, last_modified=state.last_modified
+            )
         except RetryLaterError as exc:
             return self._failed(spec, state, now, exc.kind, str(exc), retry_after=exc.after)
         except FeedError as exc:
             return self._failed(spec, state, now, exc.kind, str(exc))
-        except Exception as exc:  # a bug must not stop the other feeds; record it like any failure
-            log.exception("unexpected error fetching %s", spec.url)
-            return self._failed(spec, state, now, "internal", f"{type(exc).__name__}: {exc}")
         if fetched.not_modified:
-            return self._succeeded(spec, state, now, "not-modified", "304 Not Modified", fetched=fetched)
+            return self._succeeded(
+                spec, state, now, "not-modified", "304 Not Modified", fetched=fetched
+            )
         if fetched.body_hash == state.body_hash:
-            return self._succeeded(spec, state, now, "same-body", "body unchanged since last poll", fetched=fetched)
+            return self._succeeded(
+                spec, state, now, "same-body", "body unchanged since last poll", fetched=fetched
+            )
         return self._publish_new(spec, state, now, fetched)
 
-    def _publish_new(self, spec: FeedSpec, state: FeedState, now: datetime, fetched: FetchResult) -> PollOutcome:
+    def _publish_new(
+        self, spec: FeedSpec, state: FeedState, now: datetime, fetched: FetchResult
+    ) -> PollOutcome:
         """Parse a changed body, publish unseen articles, and only after the flush mark them seen."""
         results: list[ParseResult] = [
-            parse_feed(doc.body, headers=fetched.headers, feed_url=spec.url, fetched_at=now, outlet=spec.outlet)
+            parse_feed(
+                doc.body,
+                headers=fetched.headers,
+                feed_url=spec.url,
+                fetched_at=now,
+                outlet=spec.outlet,
+            )
             for doc in fetched.documents
         ]
         status, reason, failure = combine_results(results, [len(d.body) for d in fetched.documents])
@@ -124,59 +153,124 @@ class Collector:
                     self.bus.produce(topics.RAW, article.article_id, article.to_bytes())
                 self.bus.flush()
                 self.seen.add_many(a.article_id for a in articles)
-        except Exception as exc:
-            return self._failed(spec, state, now, "bus", f"publishing to {topics.RAW} failed: {exc}; check the bus, the feed is re-fetched next time")
+        except Exception as exc:  # noqa: BLE001 - any bus error: record it, re-fetch next poll
+            return self._failed(
+                spec,
+                state,
+                now,
+                "bus",
+                f"publishing to {topics.RAW} failed: {exc}; check the bus, the feed is re-fetched next time",
+            )
         return self._succeeded(
-            spec, state, now, "new", f"{status}: {reason}", fetched=fetched,
-            found=len(articles), published=len(fresh), parse_status=status,
+            spec,
+            state,
+            now,
+            "new",
+            f"{status}: {reason}",
+            fetched=fetched,
+            found=len(articles),
+            published=len(fresh),
+            parse_status=status,
         )
 
     def _succeeded(
-        self, spec: FeedSpec, state: FeedState, now: datetime, result: PollResultKind, reason: str, *,
-        fetched: FetchResult, found: int = 0, published: int = 0, parse_status: str = "ok",
+        self,
+        spec: FeedSpec,
+        state: FeedState,
+        now: datetime,
+        result: PollResultKind,
+        reason: str,
+        *,
+        fetched: FetchResult,
+        found: int = 0,
+        published: int = 0,
+        parse_status: str = "ok",
     ) -> PollOutcome:
         """Store validators, counters and the next poll time for a poll that worked."""
         plan = plan_next_poll(
-            spec, current_interval=state.interval_s, failed=False, new_items=published,
-            failure_weight=0.0, retry_after_s=None, now=now, settings=self.settings.schedule, rng=self._rng,
+            spec,
+            current_interval=state.interval_s,
+            failed=False,
+            new_items=published,
+            failure_weight=0.0,
+            retry_after_s=None,
+            now=now,
+            settings=self.settings.schedule,
+            rng=self._rng,
         )
         new_state = state.after_success(
-            now, result=result, reason=reason, published=published, etag=fetched.etag,
-            last_modified=fetched.last_modified, body_hash=fetched.body_hash if fetched.documents else None,
+            now,
+            result=result,
+            reason=reason,
+            published=published,
+            etag=fetched.etag,
+            last_modified=fetched.last_modified,
+            body_hash=fetched.body_hash if fetched.documents else None,
         )
         self.state.put(_with_plan(new_state, plan.interval_s, plan.next_poll))
         outcome = PollOutcome(
-            feed_url=spec.url, result=result, status=parse_status if result == "new" else "ok", reason=reason,
-            polled_at=now, next_poll_at=plan.next_poll, interval_s=plan.interval_s,
-            found=found, published=published, duplicates=found - published,
+            feed_url=spec.url,
+            result=result,
+            status=parse_status if result == "new" else "ok",
+            reason=reason,
+            polled_at=now,
+            next_poll_at=plan.next_poll,
+            interval_s=plan.interval_s,
+            found=found,
+            published=published,
+            duplicates=found - published,
         )
         _log_outcome(outcome)
         return outcome
 
     def _failed(
-        self, spec: FeedSpec, state: FeedState, now: datetime, kind: str, reason: str, *, retry_after: float | None = None
+        self,
+        spec: FeedSpec,
+        state: FeedState,
+        now: datetime,
+        kind: str,
+        reason: str,
+        *,
+        retry_after: float | None = None,
     ) -> PollOutcome:
         """Record a failure with its kind and reason, and back off (or obey Retry-After)."""
         new_state = state.after_failure(now, kind=kind, reason=reason)
         plan = plan_next_poll(
-            spec, current_interval=state.interval_s, failed=True, new_items=0,
-            failure_weight=new_state.failure_weight, retry_after_s=retry_after, now=now,
-            settings=self.settings.schedule, rng=self._rng,
+            spec,
+            current_interval=state.interval_s,
+            failed=True,
+            new_items=0,
+            failure_weight=new_state.failure_weight,
+            retry_after_s=retry_after,
+            now=now,
+            settings=self.settings.schedule,
+            rng=self._rng,
         )
         self.state.put(_with_plan(new_state, plan.interval_s, plan.next_poll))
         outcome = PollOutcome(
-            feed_url=spec.url, result="error", status=kind, reason=reason, polled_at=now,
-            next_poll_at=plan.next_poll, interval_s=plan.interval_s, error_kind=kind, retry_after_s=retry_after,
+            feed_url=spec.url,
+            result="error",
+            status=kind,
+            reason=reason,
+            polled_at=now,
+            next_poll_at=plan.next_poll,
+            interval_s=plan.interval_s,
+            error_kind=kind,
+            retry_after_s=retry_after,
         )
         _log_outcome(outcome)
         return outcome
 
-    def poll_all(self, feeds: Sequence[FeedSpec], *, max_workers: int = 4, now: datetime | None = None) -> list[PollOutcome]:
+    def poll_all(
+        self, feeds: Sequence[FeedSpec], *, max_workers: int = 4, now: datetime | None = None
+    ) -> list[PollOutcome]:
         """Poll every enabled feed once (fetches run in parallel, politeness per host); outcomes in input order."""
         enabled = [f for f in feeds if f.enabled]
         if not enabled:
             return []
-        with ThreadPoolExecutor(max_workers=max(1, min(max_workers, len(enabled))), thread_name_prefix="poll") as pool:
+        with ThreadPoolExecutor(
+            max_workers=max(1, min(max_workers, len(enabled))), thread_name_prefix="poll"
+        ) as pool:
             return list(pool.map(lambda spec: self.poll_feed(spec, now), enabled))
 
     def next_poll_at(self, spec: FeedSpec) -> datetime | None:
@@ -191,7 +285,9 @@ class Collector:
         """Health rows for `newswatch feeds list` / `status`: the given feeds, or every feed ever polled."""
         if feeds is None:
             return [feed_status(None, s, self.settings.schedule) for s in self.state.all()]
-        return [feed_status(spec, self.state.get(spec.url), self.settings.schedule) for spec in feeds]
+        return [
+            feed_status(spec, self.state.get(spec.url), self.settings.schedule) for spec in feeds
+        ]
 
 
 def _with_plan(state: FeedState, interval_s: float, next_poll: datetime) -> FeedState:
@@ -201,8 +297,12 @@ def _with_plan(state: FeedState, interval_s: float, next_poll: datetime) -> Feed
 def _log_outcome(outcome: PollOutcome) -> None:
     """One line per feed: a fixed message with the fields spelled out (and attached as `extra`)."""
     fields = {
-        "feed_url": outcome.feed_url, "result": outcome.result, "status": outcome.status,
-        "found": outcome.found, "published": outcome.published, "duplicates": outcome.duplicates,
+        "feed_url": outcome.feed_url,
+        "result": outcome.result,
+        "status": outcome.status,
+        "found": outcome.found,
+        "published": outcome.published,
+        "duplicates": outcome.duplicates,
         "next_poll_in_s": round((outcome.next_poll_at - outcome.polled_at).total_seconds()),
     }
     level = logging.WARNING if outcome.result == "error" else logging.INFO

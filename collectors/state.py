@@ -140,8 +140,15 @@ class FeedState:
     def reset(self) -> FeedState:
         """Forget failures and validators (the `feeds reset` command): the next poll is a full fetch, now."""
         return replace(
-            self, etag=None, last_modified=None, body_hash=None, consecutive_failures=0,
-            failure_weight=0.0, last_error_kind=None, last_error_reason=None, next_poll=None,
+            self,
+            etag=None,
+            last_modified=None,
+            body_hash=None,
+            consecutive_failures=0,
+            failure_weight=0.0,
+            last_error_kind=None,
+            last_error_reason=None,
+            next_poll=None,
         )
 
 
@@ -150,7 +157,7 @@ def _to_db(value: object) -> object:
 
 
 def _from_row(row: sqlite3.Row) -> FeedState:
-    data = {k: row[k] for k in row.keys()}
+    data = {k: row[k] for k in row.keys()}  # noqa: SIM118 - sqlite3.Row is not a dict
     for key in _TIME_FIELDS:
         if data[key] is not None:
             data[key] = datetime.fromisoformat(data[key]).astimezone(UTC)
@@ -170,7 +177,9 @@ class FeedStateStore:
     def get(self, feed_url: str) -> FeedState:
         """The stored state of `feed_url`, or a default one."""
         with self._lock:
-            row = self._conn.execute("SELECT * FROM feed_state WHERE feed_url=?", (feed_url,)).fetchone()
+            row = self._conn.execute(
+                "SELECT * FROM feed_state WHERE feed_url=?", (feed_url,)
+            ).fetchone()
         return _from_row(row) if row else FeedState(feed_url=feed_url)
 
     def put(self, state: FeedState) -> None:
@@ -178,7 +187,10 @@ class FeedStateStore:
         values = [_to_db(v) for v in asdict(state).values()]
         marks = ",".join("?" for _ in self._columns)
         with self._lock:
-            self._conn.execute(f"INSERT OR REPLACE INTO feed_state ({','.join(self._columns)}) VALUES ({marks})", values)
+            self._conn.execute(
+                f"INSERT OR REPLACE INTO feed_state ({','.join(self._columns)}) VALUES ({marks})",
+                values,
+            )
 
     def all(self) -> list[FeedState]:
         """Every stored feed state, by URL."""
@@ -196,7 +208,9 @@ class SeenIds:
 
     def __init__(self, path: Path, max_ids: int) -> None:
         if max_ids < 1:
-            raise ValueError("SeenIds needs max_ids >= 1; set NEWSWATCH_SEEN_IDS_MAX to a positive number")
+            raise ValueError(
+                "SeenIds needs max_ids >= 1; set NEWSWATCH_SEEN_IDS_MAX to a positive number"
+            )
         self.path = path
         self.max_ids = max_ids
         self._conn = connect(path)
@@ -220,9 +234,11 @@ class SeenIds:
     def _contains(self, wanted: list[str]) -> set[str]:
         found: set[str] = set()
         for start in range(0, len(wanted), 500):
-            chunk = wanted[start:start + 500]
+            chunk = wanted[start : start + 500]
             marks = ",".join("?" for _ in chunk)
-            rows = self._conn.execute(f"SELECT article_id FROM seen_ids WHERE article_id IN ({marks})", chunk)
+            rows = self._conn.execute(
+                f"SELECT article_id FROM seen_ids WHERE article_id IN ({marks})", chunk
+            )
             found.update(r[0] for r in rows)
         return found
 
@@ -253,7 +269,8 @@ class SeenIds:
                 )
                 count = self.max_ids
             conn.executemany(
-                "INSERT OR REPLACE INTO seen_meta(k, v) VALUES (?, ?)", [("seq", seq + len(batch)), ("count", count)]
+                "INSERT OR REPLACE INTO seen_meta(k, v) VALUES (?, ?)",
+                [("seq", seq + len(batch)), ("count", count)],
             )
 
     def __len__(self) -> int:

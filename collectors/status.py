@@ -50,7 +50,9 @@ def health_of(spec: FeedSpec | None, state: FeedState, settings: ScheduleSetting
     if state.consecutive_failures == 0:
         return "ok"
     interval = base_interval(spec or FeedSpec(url=state.feed_url), state.interval_s, settings)
-    return "parked" if is_parked(state.failure_weight, interval, settings.max_backoff_s) else "failing"
+    return (
+        "parked" if is_parked(state.failure_weight, interval, settings.max_backoff_s) else "failing"
+    )
 
 
 def feed_status(spec: FeedSpec | None, state: FeedState, settings: ScheduleSettings) -> FeedStatus:
@@ -85,7 +87,9 @@ def feed_status(spec: FeedSpec | None, state: FeedState, settings: ScheduleSetti
     )
 
 
-def combine_results(results: Sequence[ParseResult], sizes: Sequence[int]) -> tuple[str, str, str | None]:
+def combine_results(
+    results: Sequence[ParseResult], sizes: Sequence[int]
+) -> tuple[str, str, str | None]:
     """(status, reason, failure kind or None) for the documents of one poll (a directory has many).
 
     The poll fails as "not-a-feed" when no document was a feed, and as "empty-body" when every
@@ -101,7 +105,10 @@ def combine_results(results: Sequence[ParseResult], sizes: Sequence[int]) -> tup
         return only.status, only.reason, failure
     counts = Counter(r.status for r in results)
     first_odd = {s: next(r.reason for r in results if r.status == s) for s in counts if s != "ok"}
-    parts = [f"{n} {s}" + (f" (first: {first_odd[s]})" if s in first_odd else "") for s, n in sorted(counts.items())]
+    parts = [
+        f"{n} {s}" + (f" (first: {first_odd[s]})" if s in first_odd else "")
+        for s, n in sorted(counts.items())
+    ]
     reason = f"{len(results)} documents: " + "; ".join(parts)
     if counts["not-a-feed"] == len(results):
         return "not-a-feed", reason, "not-a-feed"

@@ -17,12 +17,22 @@ SHARED_FEEDS = Path(__file__).resolve().parents[2] / ".." / "shared" / "corpora"
 
 def make_settings(tmp_path: Path, **fetch: object) -> Settings:
     """Settings for tests: data under tmp_path, no politeness wait, local HTTP server allowed."""
-    fetch_opts: dict[str, object] = {"allow_private_hosts": True, "per_host_delay_s": 0.0, "timeout_s": 5.0}
+    fetch_opts: dict[str, object] = {
+        "allow_private_hosts": True,
+        "per_host_delay_s": 0.0,
+        "timeout_s": 5.0,
+    }
     fetch_opts.update(fetch)
     return Settings(
         data_dir=tmp_path / "data",
         fetch=FetchSettings(**fetch_opts),  # type: ignore[arg-type]
-        schedule=ScheduleSettings(interval_s=900, min_interval_s=300, max_interval_s=3600, jitter_fraction=0.0, max_backoff_s=7200),
+        schedule=ScheduleSettings(
+            interval_s=900,
+            min_interval_s=300,
+            max_interval_s=3600,
+            jitter_fraction=0.0,
+            max_backoff_s=7200,
+        ),
     )
 
 

@@ -25,7 +25,9 @@ def _outlets() -> list[str]:
 
 def _require_corpus() -> None:
     if not CORPUS.is_dir():
-        pytest.skip(f"shared feed corpus not found at {CORPUS}: ../shared is absent in this checkout")
+        pytest.skip(
+            f"shared feed corpus not found at {CORPUS}: ../shared is absent in this checkout"
+        )
 
 
 @pytest.mark.parametrize("outlet", _outlets() or ["<corpus absent>"])
@@ -35,7 +37,9 @@ def test_every_corpus_file_parses_to_a_status(outlet: str) -> None:
     assert files, f"{outlet} folder is empty"
     statuses: Counter[str] = Counter()
     for path in files:
-        result = parse_feed(path.read_bytes(), feed_url=path.as_uri(), fetched_at=FETCHED, outlet=outlet)
+        result = parse_feed(
+            path.read_bytes(), feed_url=path.as_uri(), fetched_at=FETCHED, outlet=outlet
+        )
         assert result.status in STATUSES, path
         assert result.reason, path
         assert all(a.feed_url == path.as_uri() and a.outlet == outlet for a in result.articles)
@@ -45,17 +49,37 @@ def test_every_corpus_file_parses_to_a_status(outlet: str) -> None:
 
 def test_corpus_covers_all_files_listed_in_its_manifest() -> None:
     _require_corpus()
-    listed = [line.split("\t", 1)[0] for line in (CORPUS / "files.tsv").read_text(encoding="utf-8").splitlines()[1:] if line]
-    on_disk = {str(p.relative_to(CORPUS.parent)) for p in CORPUS.rglob("*") if p.is_file() and p.name != "files.tsv"}
+    listed = [
+        line.split("\t", 1)[0]
+        for line in (CORPUS / "files.tsv").read_text(encoding="utf-8").splitlines()[1:]
+        if line
+    ]
+    on_disk = {
+        str(p.relative_to(CORPUS.parent))
+        for p in CORPUS.rglob("*")
+        if p.is_file() and p.name != "files.tsv"
+    }
     assert set(listed) == on_disk  # so the per-outlet test above really saw every file
 
 
 @pytest.mark.parametrize(
     ("relpath", "status", "needle"),
     [
-        pytest.param("latimes-california/20210919T235533Z_cloudfront-403-html.xml", "not-a-feed", "HTML page", id="cloudfront-403"),
-        pytest.param("wsj-world-news/20200428T004318Z_empty-download.xml", "empty", "empty body", id="zero-byte-download"),
-        pytest.param("pcmag-dvorak/illegally-nested.xml", "partial", "skipped", id="illegally-nested"),
+        pytest.param(
+            "latimes-california/20210919T235533Z_cloudfront-403-html.xml",
+            "not-a-feed",
+            "HTML page",
+            id="cloudfront-403",
+        ),
+        pytest.param(
+            "wsj-world-news/20200428T004318Z_empty-download.xml",
+            "empty",
+            "empty body",
+            id="zero-byte-download",
+        ),
+        pytest.param(
+            "pcmag-dvorak/illegally-nested.xml", "partial", "skipped", id="illegally-nested"
+        ),
         pytest.param("uol-noticias/uolNoticias.xml", "ok", "item(s)", id="undeclared-latin1"),
     ],
 )
@@ -71,13 +95,19 @@ def test_relative_atom_links_become_absolute_on_the_site() -> None:
     _require_corpus()
     path = CORPUS / "talkingpointsmemo" / "tpm.xml"
     result = parse_feed(path.read_bytes(), feed_url=path.as_uri(), fetched_at=FETCHED)
-    assert result.articles and all(a.url.startswith("https://talkingpointsmemo.com/") for a in result.articles)
+    assert result.articles and all(
+        a.url.startswith("https://talkingpointsmemo.com/") for a in result.articles
+    )
 
 
 def test_items_without_dates_or_guids_are_inferred_and_still_identified() -> None:
     _require_corpus()
-    path = sorted((CORPUS / "dailytelegraph-au-breaking").iterdir())[0]
-    result = parse_feed(path.read_bytes(), feed_url="http://www.dailytelegraph.com.au/news/breaking-news/rss", fetched_at=FETCHED)
+    path = min((CORPUS / "dailytelegraph-au-breaking").iterdir())
+    result = parse_feed(
+        path.read_bytes(),
+        feed_url="http://www.dailytelegraph.com.au/news/breaking-news/rss",
+        fetched_at=FETCHED,
+    )
     assert result.articles
     assert {a.published_source for a in result.articles} == {"inferred"}
     assert len({a.article_id for a in result.articles}) == len(result.articles)

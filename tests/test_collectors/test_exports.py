@@ -5,9 +5,27 @@ from __future__ import annotations
 import collectors
 
 EXPECTED = {
-    "Collector", "FeedDocument", "FeedScheduler", "FeedState", "FeedStateStore", "FeedStatus", "FetchResult",
-    "Fetcher", "HostPoliteness", "ParseResult", "PollOutcome", "SeenIds", "add_feed", "export_opml",
-    "import_opml", "load_feeds", "parse_feed", "plan_next_poll", "remove_feed", "resolve_feed_url", "save_feeds",
+    "Collector",
+    "FeedDocument",
+    "FeedScheduler",
+    "FeedState",
+    "FeedStateStore",
+    "FeedStatus",
+    "FetchResult",
+    "Fetcher",
+    "HostPoliteness",
+    "ParseResult",
+    "PollOutcome",
+    "SeenIds",
+    "add_feed",
+    "export_opml",
+    "import_opml",
+    "load_feeds",
+    "parse_feed",
+    "plan_next_poll",
+    "remove_feed",
+    "resolve_feed_url",
+    "save_feeds",
 }
 
 

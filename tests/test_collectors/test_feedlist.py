@@ -6,7 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from collectors import add_feed, export_opml, import_opml, load_feeds, remove_feed, resolve_feed_url, save_feeds
+from collectors import (
+    add_feed,
+    export_opml,
+    import_opml,
+    load_feeds,
+    remove_feed,
+    resolve_feed_url,
+    save_feeds,
+)
 from newswatch import ConfigError, FeedSpec
 
 
@@ -19,7 +27,9 @@ from newswatch import ConfigError, FeedSpec
         pytest.param("file://seeds/x.xml", "file:///base/dir/seeds/x.xml", id="relative-file-url"),
         pytest.param("file:seeds/x.xml", "file:///base/dir/seeds/x.xml", id="relative-file-colon"),
         pytest.param("file:///abs/feed.xml", "file:///abs/feed.xml", id="absolute-file-url"),
-        pytest.param("file://localhost/abs/feed.xml", "file:///abs/feed.xml", id="localhost-file-url"),
+        pytest.param(
+            "file://localhost/abs/feed.xml", "file:///abs/feed.xml", id="localhost-file-url"
+        ),
         pytest.param("/abs/dir", "file:///abs/dir", id="absolute-path"),
         pytest.param("ftp://e.example/x", "ftp://e.example/x", id="other-scheme-left-for-fetcher"),
     ],
@@ -31,7 +41,9 @@ def test_resolve_feed_url(url: str, expected: str) -> None:
 def test_save_then_load_round_trips_and_resolves_relative_paths(tmp_path: Path) -> None:
     path = tmp_path / "conf" / "feeds.toml"
     specs = [
-        FeedSpec(url="snapshots/wsj", name="wsj", outlet="WSJ", interval_s=60, tags=("world", "markets")),
+        FeedSpec(
+            url="snapshots/wsj", name="wsj", outlet="WSJ", interval_s=60, tags=("world", "markets")
+        ),
         FeedSpec(url="https://e.example/rss", enabled=False),
     ]
     save_feeds(path, specs)
@@ -50,7 +62,9 @@ def test_add_and_remove_by_name_or_url(tmp_path: Path) -> None:
     add_feed(path, FeedSpec(url="local/b.xml", name="b"))
     removed = remove_feed(path, "a")
     assert removed.url == "https://a.example/rss"
-    removed = remove_feed(path, (tmp_path / "local" / "b.xml").as_uri())  # the resolved form works too
+    removed = remove_feed(
+        path, (tmp_path / "local" / "b.xml").as_uri()
+    )  # the resolved form works too
     assert removed.name == "b"
     assert load_feeds(path) == []
 
@@ -72,15 +86,37 @@ def test_remove_unknown_lists_known_feeds(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "pattern"),
     [
-        pytest.param('[[feeds]]\nurl = "x"\nurl = "y"\n', r"feeds\.toml.*not valid TOML.*line 3", id="toml-syntax-with-line"),
-        pytest.param('[[feeds]]\nurl = "a"\n\n[[feeds]]\nname = "b"\n', r"feeds\.toml:4: invalid feed entry \(url: Field required", id="missing-url-line"),
-        pytest.param('[[feeds]]\nurl = "a"\ninterval_s = -5\n', r"feeds\.toml:1: .*interval_s.*greater than 0", id="bad-interval"),
-        pytest.param('[[feeds]]\nurl = "a"\ncolour = "red"\n', r"colour.*allowed keys are", id="unknown-key"),
-        pytest.param('feed = []\n', r"unexpected top-level key.*\[\[feeds\]\]", id="wrong-top-level"),
-        pytest.param('[[feeds]]\nurl = "a"\n[[feeds]]\nurl = "a"\n', r"'a' appears twice \(lines 1 and 3\)", id="duplicate-url"),
+        pytest.param(
+            '[[feeds]]\nurl = "x"\nurl = "y"\n',
+            r"feeds\.toml.*not valid TOML.*line 3",
+            id="toml-syntax-with-line",
+        ),
+        pytest.param(
+            '[[feeds]]\nurl = "a"\n\n[[feeds]]\nname = "b"\n',
+            r"feeds\.toml:4: invalid feed entry \(url: Field required",
+            id="missing-url-line",
+        ),
+        pytest.param(
+            '[[feeds]]\nurl = "a"\ninterval_s = -5\n',
+            r"feeds\.toml:1: .*interval_s.*greater than 0",
+            id="bad-interval",
+        ),
+        pytest.param(
+            '[[feeds]]\nurl = "a"\ncolour = "red"\n', r"colour.*allowed keys are", id="unknown-key"
+        ),
+        pytest.param(
+            "feed = []\n", r"unexpected top-level key.*\[\[feeds\]\]", id="wrong-top-level"
+        ),
+        pytest.param(
+            '[[feeds]]\nurl = "a"\n[[feeds]]\nurl = "a"\n',
+            r"'a' appears twice \(lines 1 and 3\)",
+            id="duplicate-url",
+        ),
     ],
 )
-def test_bad_file_raises_config_error_naming_file_line_and_fix(tmp_path: Path, text: str, pattern: str) -> None:
+def test_bad_file_raises_config_error_naming_file_line_and_fix(
+    tmp_path: Path, text: str, pattern: str
+) -> None:
     path = tmp_path / "feeds.toml"
     path.write_text(text, encoding="utf-8")
     with pytest.raises(ConfigError, match=pattern):

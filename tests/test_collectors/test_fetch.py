@@ -14,8 +14,8 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from collectors import Fetcher
+from collectors.decode import BoundedDecoder
 from collectors.fetch import (
-    BoundedDecoder,
     body_hash,
     conditional_headers,
     is_not_modified,
@@ -29,7 +29,11 @@ NOW = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
 
 
 def fetch_settings(**overrides: object) -> FetchSettings:
-    opts: dict[str, object] = {"allow_private_hosts": True, "per_host_delay_s": 0.0, "timeout_s": 5.0}
+    opts: dict[str, object] = {
+        "allow_private_hosts": True,
+        "per_host_delay_s": 0.0,
+        "timeout_s": 5.0,
+    }
     opts.update(overrides)
     return FetchSettings(**opts)  # type: ignore[arg-type]
 
@@ -77,7 +81,9 @@ def test_is_rate_limited(status: int, headers: dict[str, str], expected: bool) -
 def test_small_predicates() -> None:
     assert is_not_modified(304) and not is_not_modified(200)
     assert conditional_headers('"v1"', "Sat, 01 Jun 2024 12:00:00 GMT") == {
-        "If-None-Match": '"v1"', "If-Modified-Since": "Sat, 01 Jun 2024 12:00:00 GMT"}
+        "If-None-Match": '"v1"',
+        "If-Modified-Since": "Sat, 01 Jun 2024 12:00:00 GMT",
+    }
     assert conditional_headers(None, None) == {}
     assert body_hash([b"ab", b"c"]) != body_hash([b"a", b"bc"])  # document boundaries count
 
@@ -88,7 +94,9 @@ def test_small_predicates() -> None:
         pytest.param("gzip", gzip.compress, id="gzip"),
         pytest.param("deflate", zlib.compress, id="deflate-zlib"),
         pytest.param("deflate", lambda b: zlib.compress(b)[2:-4], id="deflate-raw"),
-        pytest.param("gzip", lambda b: gzip.compress(b[:10]) + gzip.compress(b[10:]), id="gzip-multi-member"),
+        pytest.param(
+            "gzip", lambda b: gzip.compress(b[:10]) + gzip.compress(b[10:]), id="gzip-multi-member"
+        ),
         pytest.param("", lambda b: b, id="identity"),
     ],
 )
@@ -97,7 +105,7 @@ def test_bounded_decoder_round_trips(encoding: str, compress: Callable[[bytes], 
     decoder = BoundedDecoder(encoding, limit=len(data), url="u")
     payload = compress(data)
     for i in range(0, len(payload), 7):  # tiny chunks exercise the streaming path
-        decoder.feed(payload[i:i + 7])
+        decoder.feed(payload[i : i + 7])
     assert decoder.result() == data
 
 
@@ -129,31 +137,45 @@ def test_etag_and_last_modified_give_304(httpserver: HTTPServer, fetcher: Fetche
     seen: list[tuple[str | None, str | None]] = []
 
     def handler(request: Request) -> Response:
-        seen.append((request.headers.get("If-None-Match"), request.headers.get("If-Modified-Since")))
+        seen.append(
+            (request.headers.get("If-None-Match"), request.headers.get("If-Modified-Since"))
+        )
         if request.headers.get("If-None-Match") == '"v1"':
             return Response(status=304, headers={"ETag": '"v1"'})
-        return Response(RSS, headers={"ETag": '"v1"', "Last-Modified": "Sat, 01 Jun 2024 10:00:00 GMT"},
-                        content_type="application/rss+xml")
+        return Response(
+            RSS,
+            headers={"ETag": '"v1"', "Last-Modified": "Sat, 01 Jun 2024 10:00:00 GMT"},
+            content_type="application/rss+xml",
+        )
 
     httpserver.expect_request("/feed").respond_with_handler(handler)
     first = fetcher.fetch(httpserver.url_for("/feed"))
     assert (first.status, first.documents[0].body, first.etag) == (200, RSS, '"v1"')
-    second = fetcher.fetch(httpserver.url_for("/feed"), etag=first.etag, last_modified=first.last_modified)
+    second = fetcher.fetch(
+        httpserver.url_for("/feed"), etag=first.etag, last_modified=first.last_modified
+    )
     assert second.not_modified and second.documents == ()
     assert seen == [(None, None), ('"v1"', "Sat, 01 Jun 2024 10:00:00 GMT")]
 
 
 def test_gzip_body_is_decoded_and_headers_sent(httpserver: HTTPServer, fetcher: Fetcher) -> None:
-    httpserver.expect_request("/gz", headers={"Accept-Encoding": "gzip, deflate"}).respond_with_data(
-        gzip.compress(RSS), headers={"Content-Encoding": "gzip"}, content_type="application/rss+xml")
+    httpserver.expect_request(
+        "/gz", headers={"Accept-Encoding": "gzip, deflate"}
+    ).respond_with_data(
+        gzip.compress(RSS), headers={"Content-Encoding": "gzip"}, content_type="application/rss+xml"
+    )
     result = fetcher.fetch(httpserver.url_for("/gz"))
     assert result.documents[0].body == RSS
-    assert "content-encoding" not in result.headers  # the parser gets decoded bytes and no stale encoding
+    assert (
+        "content-encoding" not in result.headers
+    )  # the parser gets decoded bytes and no stale encoding
     assert result.headers["content-type"] == "application/rss+xml"
 
 
 def test_429_with_retry_after_raises_retry_later(httpserver: HTTPServer, fetcher: Fetcher) -> None:
-    httpserver.expect_request("/busy").respond_with_data("slow down", status=429, headers={"Retry-After": "120"})
+    httpserver.expect_request("/busy").respond_with_data(
+        "slow down", status=429, headers={"Retry-After": "120"}
+    )
     with pytest.raises(RetryLaterError) as info:
         fetcher.fetch(httpserver.url_for("/busy"))
     assert (info.value.after, info.value.kind) == (120.0, "rate-limited")
@@ -167,10 +189,15 @@ def test_503_without_retry_after_is_an_http_error(httpserver: HTTPServer, fetche
     assert "503" in str(info.value)
 
 
-@pytest.mark.parametrize(("hops", "ok"), [pytest.param(2, True, id="within-limit"), pytest.param(3, False, id="one-too-many")])
+@pytest.mark.parametrize(
+    ("hops", "ok"),
+    [pytest.param(2, True, id="within-limit"), pytest.param(3, False, id="one-too-many")],
+)
 def test_redirects_are_bounded(httpserver: HTTPServer, hops: int, ok: bool) -> None:
     for i in range(hops):
-        httpserver.expect_request(f"/r{i}").respond_with_data("", status=302, headers={"Location": f"/r{i + 1}"})
+        httpserver.expect_request(f"/r{i}").respond_with_data(
+            "", status=302, headers={"Location": f"/r{i + 1}"}
+        )
     httpserver.expect_request(f"/r{hops}").respond_with_data(RSS)
     fetcher = Fetcher(fetch_settings(max_redirects=2))
     try:
@@ -202,7 +229,9 @@ def test_oversized_chunked_body_is_cut_off_while_streaming(httpserver: HTTPServe
             sent.append(i)
             yield b"x" * 1024
 
-    httpserver.expect_request("/stream").respond_with_handler(lambda _r: Response(stream()))  # no Content-Length
+    httpserver.expect_request("/stream").respond_with_handler(
+        lambda _r: Response(stream())
+    )  # no Content-Length
     fetcher = Fetcher(fetch_settings(max_body_bytes=10_000))
     with pytest.raises(FeedError) as info:
         fetcher.fetch(httpserver.url_for("/stream"))
@@ -242,7 +271,9 @@ def test_loopback_refused_without_allow_private_hosts(httpserver: HTTPServer) ->
     ],
 )
 def test_private_and_odd_targets_are_blocked(url: str) -> None:
-    fetcher = Fetcher(fetch_settings(allow_private_hosts=False), resolver=lambda host, port: ["127.0.0.1"])
+    fetcher = Fetcher(
+        fetch_settings(allow_private_hosts=False), resolver=lambda host, port: ["127.0.0.1"]
+    )
     with pytest.raises(FeedError) as info:
         fetcher.fetch(url)
     fetcher.close()
@@ -257,8 +288,11 @@ def test_redirect_to_a_private_host_is_blocked_on_the_hop() -> None:
         return httpx.Response(302, headers={"Location": "http://169.254.169.254/latest/meta-data"})
 
     resolver = {"public.example": ["93.184.216.34"]}
-    fetcher = Fetcher(fetch_settings(allow_private_hosts=False), transport=httpx.MockTransport(app),
-                      resolver=lambda host, port: resolver[host])
+    fetcher = Fetcher(
+        fetch_settings(allow_private_hosts=False),
+        transport=httpx.MockTransport(app),
+        resolver=lambda host, port: resolver[host],
+    )
     with pytest.raises(FeedError, match="169.254.169.254") as info:
         fetcher.fetch("https://public.example/feed")
     fetcher.close()

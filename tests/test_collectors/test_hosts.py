@@ -37,7 +37,12 @@ def test_is_public_address(address: str, public: bool) -> None:
 
 def test_a_name_with_any_private_address_is_blocked() -> None:
     with pytest.raises(FeedError) as info:
-        check_host_allowed("mixed.example", 443, allow_private=False, resolve=lambda h, p: ["93.184.216.34", "10.0.0.1"])
+        check_host_allowed(
+            "mixed.example",
+            443,
+            allow_private=False,
+            resolve=lambda h, p: ["93.184.216.34", "10.0.0.1"],
+        )
     assert info.value.kind == "blocked" and "10.0.0.1" in str(info.value)
 
 
@@ -74,7 +79,12 @@ class FakeClock:
 def test_politeness_spaces_requests_per_host_only() -> None:
     clock = FakeClock()
     polite = HostPoliteness(2.0, clock=clock, sleep=clock.sleep)
-    waits = [polite.wait("a.example"), polite.wait("b.example"), polite.wait("A.EXAMPLE"), polite.wait("a.example")]
+    waits = [
+        polite.wait("a.example"),
+        polite.wait("b.example"),
+        polite.wait("A.EXAMPLE"),
+        polite.wait("a.example"),
+    ]
     assert waits == [0.0, 0.0, 2.0, 2.0]
     clock.now += 10
     assert polite.wait("a.example") == 0.0

@@ -21,44 +21,71 @@ FETCHED = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
 STATUSES = {"ok", "partial", "not-a-feed", "empty"}
 
 
-def parse_file(path: Path, feed_url: str = "https://feeds.example/rss", **kw: object) -> ParseResult:
+def parse_file(
+    path: Path, feed_url: str = "https://feeds.example/rss", **kw: object
+) -> ParseResult:
     return parse_feed(path.read_bytes(), feed_url=feed_url, fetched_at=FETCHED, **kw)  # type: ignore[arg-type]
 
 
-def test_items_without_dates_or_guids_get_inferred_dates_and_derived_guid(feed_file: Callable[[str], Path]) -> None:
+def test_items_without_dates_or_guids_get_inferred_dates_and_derived_guid(
+    feed_file: Callable[[str], Path],
+) -> None:
     result = parse_file(feed_file("no_dates_no_guids.xml"))
     assert result.status == "ok"
     assert [a.published_source for a in result.articles] == ["inferred"] * 3
     assert {a.published_at for a in result.articles} == {FETCHED}
-    assert result.articles[0].url == "https://wire.example/news/port-strike-ends"  # utm_source dropped
+    assert (
+        result.articles[0].url == "https://wire.example/news/port-strike-ends"
+    )  # utm_source dropped
     linkless = result.articles[2]
     assert linkless.url == "" and linkless.guid == derived_guid(linkless.title, linkless.summary)
     assert linkless.guid.startswith("derived:")
 
 
 def test_linkless_item_keeps_its_id_across_polls(feed_file: Callable[[str], Path]) -> None:
-    later = parse_feed(feed_file("no_dates_no_guids.xml").read_bytes(), feed_url="https://feeds.example/rss",
-                       fetched_at=FETCHED + timedelta(hours=3))
-    assert later.articles[2].article_id == parse_file(feed_file("no_dates_no_guids.xml")).articles[2].article_id
+    later = parse_feed(
+        feed_file("no_dates_no_guids.xml").read_bytes(),
+        feed_url="https://feeds.example/rss",
+        fetched_at=FETCHED + timedelta(hours=3),
+    )
+    assert (
+        later.articles[2].article_id
+        == parse_file(feed_file("no_dates_no_guids.xml")).articles[2].article_id
+    )
 
 
 @pytest.mark.parametrize(
     ("feed_url", "host"),
     [
-        pytest.param("https://mirror.example/feeds/main.atom", "mirror.example", id="http-feed-url-is-the-base"),
-        pytest.param("file:///snapshots/feed.atom", "relative.example", id="file-feed-uses-site-link"),
+        pytest.param(
+            "https://mirror.example/feeds/main.atom",
+            "mirror.example",
+            id="http-feed-url-is-the-base",
+        ),
+        pytest.param(
+            "file:///snapshots/feed.atom", "relative.example", id="file-feed-uses-site-link"
+        ),
     ],
 )
-def test_relative_links_resolved(feed_file: Callable[[str], Path], feed_url: str, host: str) -> None:
+def test_relative_links_resolved(
+    feed_file: Callable[[str], Path], feed_url: str, host: str
+) -> None:
     result = parse_file(feed_file("relative_links.atom"), feed_url=feed_url)
     assert result.status == "ok"
     assert [a.url for a in result.articles] == [
         f"https://{host}/world/sanctions-widened",
-        f"https://{host}/" + ("feeds/energy/refinery-restarts" if host == "mirror.example" else "energy/refinery-restarts"),
+        f"https://{host}/"
+        + (
+            "feeds/energy/refinery-restarts"
+            if host == "mirror.example"
+            else "energy/refinery-restarts"
+        ),
     ]
 
 
-def test_dates_converted_to_utc_and_future_or_garbled_inferred(feed_file: Callable[[str], Path]) -> None:
+def test_dates_converted_to_utc_and_future_or_garbled_inferred(
+    feed_file: Callable[[str], Path],
+) -> None:
     result = parse_file(feed_file("future_and_bad_dates.xml"))
     got = {a.title: (a.published_at, a.published_source) for a in result.articles}
     assert got == {
@@ -76,8 +103,12 @@ def test_html_error_page_is_not_a_feed_with_reason(feed_file: Callable[[str], Pa
 
 
 def test_html_content_type_alone_marks_a_non_feed_as_html() -> None:
-    result = parse_feed(b"<p>gateway timeout</p>", headers={"Content-Type": "text/html; charset=utf-8"},
-                        feed_url="https://x.example/rss", fetched_at=FETCHED)
+    result = parse_feed(
+        b"<p>gateway timeout</p>",
+        headers={"Content-Type": "text/html; charset=utf-8"},
+        feed_url="https://x.example/rss",
+        fetched_at=FETCHED,
+    )
     assert result.status == "not-a-feed" and "HTML page" in result.reason
 
 
@@ -101,7 +132,11 @@ def test_html_stripped_and_metadata_collected(feed_file: Callable[[str], Path]) 
     assert article.title == "Tariffs & trade: what changes"
     assert article.summary == "Duties rise 10% on steel & aluminium."
     assert article.text == "First paragraph \u2013 details.\n\nSecond paragraph."
-    assert (article.language, article.authors, article.categories) == ("en", ("Jane Doe",), ("Trade", "Economy"))
+    assert (article.language, article.authors, article.categories) == (
+        "en",
+        ("Jane Doe",),
+        ("Trade", "Economy"),
+    )
     assert article.guid == "markup-42" and article.published_source == "feed"
 
 
@@ -160,7 +195,9 @@ aware = st.datetimes(
 
 
 @given(when=aware, fetched=aware)
-def test_resolve_published_is_utc_and_never_beyond_tolerance(when: datetime, fetched: datetime) -> None:
+def test_resolve_published_is_utc_and_never_beyond_tolerance(
+    when: datetime, fetched: datetime
+) -> None:
     parsed = when.astimezone(UTC).timetuple()  # what feedparser hands us: a UTC struct_time
     published, source = resolve_published(parsed, fetched)
     assert published.tzinfo == UTC
@@ -171,7 +208,7 @@ def test_resolve_published_is_utc_and_never_beyond_tolerance(when: datetime, fet
         assert published == fetched.astimezone(UTC) and when > fetched + FUTURE_TOLERANCE
 
 
-@given(fields=st.tuples(*[st.integers(-10**6, 10**6)] * 9))
+@given(fields=st.tuples(*[st.integers(-(10**6), 10**6)] * 9))
 def test_resolve_published_never_raises_on_garbage_struct(fields: tuple[int, ...]) -> None:
     published, source = resolve_published(time.struct_time(fields), FETCHED)
     assert published.tzinfo == UTC and source in {"feed", "inferred"}
@@ -186,12 +223,22 @@ def test_parsing_arbitrary_bytes_never_crashes(body: bytes) -> None:
     assert result.reason
 
 
-xml_ish = st.one_of(st.text(max_size=200), st.sampled_from(["<", "&", "]]>", "<b>", "&amp;", "\x00", "\ud7ff"]))
+xml_ish = st.one_of(
+    st.text(max_size=200), st.sampled_from(["<", "&", "]]>", "<b>", "&amp;", "\x00", "\ud7ff"])
+)
 
 
 @settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
-@given(title=xml_ish, summary=xml_ish, link=st.text(max_size=60), date=st.text(max_size=40), raw=st.booleans())
-def test_arbitrary_item_fields_never_crash(title: str, summary: str, link: str, date: str, raw: bool) -> None:
+@given(
+    title=xml_ish,
+    summary=xml_ish,
+    link=st.text(max_size=60),
+    date=st.text(max_size=40),
+    raw=st.booleans(),
+)
+def test_arbitrary_item_fields_never_crash(
+    title: str, summary: str, link: str, date: str, raw: bool
+) -> None:
     def put(value: str) -> str:
         return value if raw else escape(value)
 

@@ -15,7 +15,9 @@ from collectors import FeedScheduler, plan_next_poll
 from collectors.schedule import failure_backoff, is_parked, next_interval, with_jitter
 from newswatch import FeedSpec, ScheduleSettings, utcnow
 
-S = ScheduleSettings(interval_s=900, min_interval_s=300, max_interval_s=3600, jitter_fraction=0.1, max_backoff_s=7200)
+S = ScheduleSettings(
+    interval_s=900, min_interval_s=300, max_interval_s=3600, jitter_fraction=0.1, max_backoff_s=7200
+)
 NOW = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
 FEED = FeedSpec(url="https://e.example/rss")
 
@@ -35,7 +37,11 @@ def test_next_interval(current: float, new_items: int, expected: float) -> None:
 
 @given(current=st.floats(1, 1e6), new_items=st.integers(0, 1000))
 def test_next_interval_always_within_bounds(current: float, new_items: int) -> None:
-    assert S.min_interval_s <= next_interval(current, new_items=new_items, settings=S) <= S.max_interval_s
+    assert (
+        S.min_interval_s
+        <= next_interval(current, new_items=new_items, settings=S)
+        <= S.max_interval_s
+    )
 
 
 @pytest.mark.parametrize(
@@ -53,7 +59,11 @@ def test_failure_backoff(weight: float, expected: float) -> None:
 
 
 def test_is_parked_only_at_the_cap() -> None:
-    assert not is_parked(0.0, 900, 7200) and not is_parked(2.0, 900, 7200) and is_parked(3.0, 900, 7200)
+    assert (
+        not is_parked(0.0, 900, 7200)
+        and not is_parked(2.0, 900, 7200)
+        and is_parked(3.0, 900, 7200)
+    )
 
 
 @given(seconds=st.floats(0, 1e6), fraction=st.floats(0, 0.5), seed=st.integers())
@@ -63,8 +73,16 @@ def test_jitter_stays_within_fraction(seconds: float, fraction: float, seed: int
 
 
 def _plan(**kw: object) -> object:
-    args: dict[str, object] = dict(current_interval=900.0, failed=False, new_items=0, failure_weight=0.0,
-                                   retry_after_s=None, now=NOW, settings=S, rng=random.Random(1))
+    args: dict[str, object] = {
+        "current_interval": 900.0,
+        "failed": False,
+        "new_items": 0,
+        "failure_weight": 0.0,
+        "retry_after_s": None,
+        "now": NOW,
+        "settings": S,
+        "rng": random.Random(1),
+    }
     args.update(kw)
     spec = args.pop("spec", FEED)
     return plan_next_poll(spec, **args)  # type: ignore[arg-type]
@@ -111,7 +129,9 @@ def test_feed_scheduler_polls_and_reschedules_each_enabled_feed() -> None:
             raise RuntimeError("a bug in the poll function")  # rescheduled anyway, after the floor
         return FakeOutcome(utcnow() + timedelta(milliseconds=20))
 
-    fast = ScheduleSettings(interval_s=1, min_interval_s=0.02, max_interval_s=1, jitter_fraction=0.0, max_backoff_s=1)
+    fast = ScheduleSettings(
+        interval_s=1, min_interval_s=0.02, max_interval_s=1, jitter_fraction=0.0, max_backoff_s=1
+    )
     scheduler = FeedScheduler(poll, fast, rng=random.Random(3))
     scheduler.start([FeedSpec(url="a"), FeedSpec(url="b"), FeedSpec(url="off", enabled=False)])
     try:
