@@ -1,4 +1,4 @@
-"""Article -> EnrichedArticle: the stage's one pure step (topics, entities, classifier version)."""
+"""Article -> EnrichedArticle: the stage's one pure step (language, topics, entities, version)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from newswatch import Article, EnrichedArticle, PoisonRecordError
 from processors.classify import Classifier
 from processors.entities import EntityExtractor
+from processors.language import LanguageDetector, is_english
 
 
 def check_text(article: Article) -> None:
@@ -19,28 +20,41 @@ def check_text(article: Article) -> None:
 
 
 def enrich_batch(
-    articles: Sequence[Article], classifier: Classifier, extractor: EntityExtractor
+    articles: Sequence[Article],
+    classifier: Classifier,
+    extractor: EntityExtractor,
+    detector: LanguageDetector | None = None,
 ) -> list[EnrichedArticle]:
-    """Enrich a batch in order; entities come from one `nlp.pipe` pass over the batch.
+    """Enrich a batch in order; entities come from one `nlp.pipe` pass over the English articles.
+
+    Each record's `language` is the detected one (`processors.language`, falling back to what the
+    collector declared). Articles that are not English (nor unknown) get no topics and no
+    entities: the taxonomy and the spaCy model read English only. `detector` defaults to the
+    process-wide `LanguageDetector.default()`.
 
     Raises PoisonRecordError (naming the article) if any article has no text at all; callers
     that want the rest of the batch to go on check each article with `check_text` first.
-    Language is kept as the collector set it (detection is a later step, issue 4).
     """
     for article in articles:
         check_text(article)
-    entities = extractor.extract_many([a.full_text for a in articles])
+    detector = detector or LanguageDetector.default()
+    languages = [detector.detect(a.title, a.summary, a.text, a.language).language for a in articles]
+    english = [i for i, lang in enumerate(languages) if is_english(lang)]
+    found = dict(zip(english, extractor.extract_many([articles[i].full_text for i in english]), strict=True))
     return [
         EnrichedArticle.from_article(
             article,
-            topics=classifier.classify(article.title, article.summary, article.text),
-            entities=found,
+            topics=classifier.classify(article.title, article.summary, article.text) if i in found else [],
+            entities=found.get(i, []),
             classifier_version=classifier.version,
+            language=languages[i],
         )
-        for article, found in zip(articles, entities, strict=True)
+        for i, article in enumerate(articles)
     ]
 
 
-def enrich(article: Article, classifier: Classifier, extractor: EntityExtractor) -> EnrichedArticle:
+def enrich(
+    article: Article, classifier: Classifier, extractor: EntityExtractor, detector: LanguageDetector | None = None
+) -> EnrichedArticle:
     """One article; same as a batch of one."""
-    return enrich_batch([article], classifier, extractor)[0]
+    return enrich_batch([article], classifier, extractor, detector)[0]

@@ -27,11 +27,17 @@ from newswatch import (
 from processors.classify import DEFAULT_CLASSIFIER, Classifier, load_classifier
 from processors.enrich import check_text, enrich_batch
 from processors.entities import DEFAULT_MODEL, EntityExtractor
+from processors.language import LanguageDetector
 
 log = logging.getLogger("newswatch.processors")
 
 
-def make_handler(classifier: Classifier, extractor: EntityExtractor, stage: str = "processor") -> Handler:
+def make_handler(
+    classifier: Classifier,
+    extractor: EntityExtractor,
+    stage: str = "processor",
+    detector: LanguageDetector | None = None,
+) -> Handler:
     """A batch handler for `StageRunner` over the raw topic."""
 
     def handle(records: Sequence[Record]) -> BatchResult:
@@ -44,7 +50,7 @@ def make_handler(classifier: Classifier, extractor: EntityExtractor, stage: str 
                 dead.append(dead_letter(record, stage, exc))
                 continue
             articles.append(article)
-        enriched = enrich_batch(articles, classifier, extractor) if articles else []
+        enriched = enrich_batch(articles, classifier, extractor, detector) if articles else []
         outputs = [Output(topics.ENRICHED, a.article_id, a.to_bytes()) for a in enriched]
         log.info(
             "processed batch",
@@ -57,11 +63,12 @@ def make_handler(classifier: Classifier, extractor: EntityExtractor, stage: str 
 
 @dataclass
 class Processor:
-    """Classifier and extractor loaded once per worker, plus the handler over them."""
+    """Classifier, extractor and language detector loaded once per worker, plus the handler over them."""
 
     classifier: Classifier
     extractor: EntityExtractor
     stage: str = "processor"
+    detector: LanguageDetector | None = None
 
     @property
     def version(self) -> str:
@@ -70,7 +77,7 @@ class Processor:
 
     def handler(self) -> Handler:
         """The `StageRunner` handler for this processor."""
-        return make_handler(self.classifier, self.extractor, self.stage)
+        return make_handler(self.classifier, self.extractor, self.stage, self.detector)
 
 
 def build_processor(
@@ -81,9 +88,10 @@ def build_processor(
     batch_size: int = 32,
     stage: str = "processor",
 ) -> Processor:
-    """Load the named classifier and the spaCy model once (slow: seconds); reuse the result."""
+    """Load the classifier, the spaCy model and the language detector once (slow: seconds); reuse."""
     return Processor(
         classifier=load_classifier(classifier, taxonomy),
         extractor=EntityExtractor.load(model, batch_size=batch_size),
         stage=stage,
+        detector=LanguageDetector.default(),
     )

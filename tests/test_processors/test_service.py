@@ -44,7 +44,7 @@ def test_enrich_batch_attaches_topics_entities_and_version(
     assert {"defence", "trade"} <= set(out[0].topic_names)
     assert out[0].classifier_version == classifier.version
     assert {"Vladimir Putin", "Narendra Modi"} <= {e.canonical for e in out[1].entities}
-    assert [a.language for a in out] == ["en", ""]  # kept as collected; detection comes later
+    assert [a.language for a in out] == ["en", ""]  # detected; a 3-word title is too short, so unknown
 
 
 def test_enrich_batch_rejects_an_article_without_text(classifier: Classifier, extractor: EntityExtractor) -> None:
