@@ -47,7 +47,7 @@ log = logging.getLogger("sinks.elastic")
 
 RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 CLUSTER_STATUS = frozenset({401, 403, 404})
-"""Per-document statuses that blame the cluster (auth, read-only block, missing alias), not the doc."""
+"""Per-document statuses that blame the cluster (auth, block, missing alias), not the doc."""
 
 
 def make_client(
@@ -92,7 +92,11 @@ class ElasticStore:
         self.url = url
         self.settings = settings
         self.alias = alias_name(settings.index_prefix)
-        self.client = client if client is not None else make_client(url, settings, request_timeout=request_timeout)
+        self.client = (
+            client
+            if client is not None
+            else make_client(url, settings, request_timeout=request_timeout)
+        )
         self.max_attempts = max(1, max_attempts)
         self.backoff_s = backoff_s
         self.max_backoff_s = max_backoff_s
@@ -106,7 +110,7 @@ class ElasticStore:
             es_admin.ensure_layout(self.client, self.settings)
 
     def health(self) -> str:
-        """Cluster status ('green'/'yellow'/'red') via cluster health, which the integ-test node serves."""
+        """Cluster status (green/yellow/red) from cluster health; the test node has no `GET /`."""
         with self._translated("check cluster health"):
             return str(self.client.cluster.health(timeout="10s")["status"])
 
@@ -121,7 +125,10 @@ class ElasticStore:
             return []
         started = time.monotonic()
         indexed_at = utcnow()
-        pending = {a.article_id: {"_id": a.article_id, "_source": to_source(a, indexed_at)} for a in articles}
+        pending = {
+            a.article_id: {"_id": a.article_id, "_source": to_source(a, indexed_at)}
+            for a in articles
+        }
         total = len(pending)
         rejections: list[Rejection] = []
         attempt = 0
@@ -137,25 +144,42 @@ class ElasticStore:
             except ApiError as exc:
                 last_error = self._request_error(exc)
             if pending:
-                log.warning("elastic bulk: %d documents not indexed (attempt %d/%d): %s",
-                            len(pending), attempt, self.max_attempts, last_error)
+                log.warning(
+                    "elastic bulk: %d documents not indexed (attempt %d/%d): %s",
+                    len(pending),
+                    attempt,
+                    self.max_attempts,
+                    last_error,
+                )
         if pending:
             raise SinkUnavailableError(
                 f"Elasticsearch at {self.url} did not index {len(pending)} documents after "
                 f"{attempt} attempts ({last_error}); check `cluster health` and the node log",
                 retry_after=self.max_backoff_s,
             )
-        log.info("elastic bulk: indexed=%d rejected=%d attempts=%d took_ms=%d", total - len(rejections),
-                 len(rejections), attempt, (time.monotonic() - started) * 1000)
+        log.info(
+            "elastic bulk: indexed=%d rejected=%d attempts=%d took_ms=%d",
+            total - len(rejections),
+            len(rejections),
+            attempt,
+            (time.monotonic() - started) * 1000,
+        )
         return rejections
 
     def _bulk_once(self, pending: dict[str, dict[str, Any]], rejections: list[Rejection]) -> str:
-        """One pass over the pending documents; confirmed ones leave `pending`. Returns the last retryable error."""
+        """Send pending documents once; confirmed ones leave `pending`. Returns a retry reason."""
         retry_reason = ""
         for ok, item in streaming_bulk(
-            self.client, list(pending.values()), index=self.alias, require_alias=True,
-            chunk_size=self.settings.bulk_docs, max_chunk_bytes=20 * 1024 * 1024,
-            raise_on_error=False, max_retries=2, initial_backoff=self.backoff_s, max_backoff=self.max_backoff_s,
+            self.client,
+            list(pending.values()),
+            index=self.alias,
+            require_alias=True,
+            chunk_size=self.settings.bulk_docs,
+            max_chunk_bytes=20 * 1024 * 1024,
+            raise_on_error=False,
+            max_retries=2,
+            initial_backoff=self.backoff_s,
+            max_backoff=self.max_backoff_s,
         ):
             result = item["index"]
             doc_id = str(result["_id"])
@@ -166,8 +190,9 @@ class ElasticStore:
             reason = describe_error(result.get("error"))
             if status in CLUSTER_STATUS:
                 raise SinkUnavailableError(
-                    f"Elasticsearch refused writes to {self.alias} ({status} {reason}); if the alias is "
-                    "missing run the store setup, if the index is blocked check disk and credentials",
+                    f"Elasticsearch refused writes to {self.alias} ({status} {reason}); "
+                    "if the alias is missing run the store setup, "
+                    "if the index is blocked check disk and credentials",
                     retry_after=self.max_backoff_s,
                 )
             if status in RETRYABLE_STATUS:
@@ -178,16 +203,19 @@ class ElasticStore:
         return retry_reason
 
     def _request_error(self, exc: ApiError) -> str:
-        """Sort a whole-request HTTP error: retryable -> its text; otherwise raise the right error."""
+        """Sort a whole-request HTTP error: retryable -> its text; else raise the right error."""
         status = exc.status_code
         if status in RETRYABLE_STATUS:
             return f"{status} {exc}"
         if status in (401, 403):
             raise SinkUnavailableError(
                 f"Elasticsearch at {self.url} refused the bulk request ({status}): check "
-                "NEWSWATCH_ELASTIC__API_KEY or USERNAME/PASSWORD", retry_after=self.max_backoff_s,
+                "NEWSWATCH_ELASTIC__API_KEY or USERNAME/PASSWORD",
+                retry_after=self.max_backoff_s,
             ) from exc
-        raise PoisonRecordError(f"Elasticsearch refused the bulk request ({status}): {exc}") from exc
+        raise PoisonRecordError(
+            f"Elasticsearch refused the bulk request ({status}): {exc}"
+        ) from exc
 
     # -- reads -----------------------------------------------------------------------------
 
@@ -213,11 +241,20 @@ class ElasticStore:
             return int(self.client.count(index=self.alias)["count"])
 
     def topic_counts(self) -> dict[str, int]:
-        aggs = {"topics": {"terms": {"field": "topics.label", "size": 10_000,
-                                     "order": [{"_count": "desc"}, {"_key": "asc"}]}}}
+        aggs = {
+            "topics": {
+                "terms": {
+                    "field": "topics.label",
+                    "size": 10_000,
+                    "order": [{"_count": "desc"}, {"_key": "asc"}],
+                }
+            }
+        }
         with self._translated("count topics"):
             resp = self.client.search(index=self.alias, size=0, aggs=aggs)
-        return {str(b["key"]): int(b["doc_count"]) for b in resp["aggregations"]["topics"]["buckets"]}
+        return {
+            str(b["key"]): int(b["doc_count"]) for b in resp["aggregations"]["topics"]["buckets"]
+        }
 
     def refresh(self) -> None:
         """Make every write so far visible to search and count (tests, `run --once`)."""
@@ -226,19 +263,31 @@ class ElasticStore:
 
     # -- index life cycle ------------------------------------------------------------------
 
-    def rollover(self, *, max_age: str | None = None, max_docs: int | None = None,
-                 max_primary_shard_size: str | None = None) -> RolloverResult:
+    def rollover(
+        self,
+        *,
+        max_age: str | None = None,
+        max_docs: int | None = None,
+        max_primary_shard_size: str | None = None,
+    ) -> RolloverResult:
         """Start a new write index behind the alias if a condition holds (none given: always)."""
         with self._translated("roll over the write index"):
-            return es_admin.rollover(self.client, self.settings, max_age=max_age, max_docs=max_docs,
-                                     max_primary_shard_size=max_primary_shard_size)
+            return es_admin.rollover(
+                self.client,
+                self.settings,
+                max_age=max_age,
+                max_docs=max_docs,
+                max_primary_shard_size=max_primary_shard_size,
+            )
 
     def delete_expired(self) -> list[str]:
         """Apply `retention_days`: drop read-only indices whose newest document is older."""
         with self._translated("apply retention"):
             return es_admin.delete_expired(self.client, self.settings)
 
-    def maintain(self, *, rollover_max_age: str = "7d", max_primary_shard_size: str = "25gb") -> list[str]:
+    def maintain(
+        self, *, rollover_max_age: str = "7d", max_primary_shard_size: str = "25gb"
+    ) -> list[str]:
         """Periodic upkeep without ILM: roll over when due, then delete expired indices."""
         self.rollover(max_age=rollover_max_age, max_primary_shard_size=max_primary_shard_size)
         return self.delete_expired()
@@ -255,7 +304,8 @@ class ElasticStore:
             yield
         except TransportError as exc:
             raise SinkUnavailableError(
-                f"cannot {action}: Elasticsearch at {self.url} is unreachable ({type(exc).__name__}: "
+                f"cannot {action}: Elasticsearch at {self.url} is unreachable "
+                f"({type(exc).__name__}: "
                 f"{exc}); start it (deploy/local/services.py up) or fix NEWSWATCH_STORE",
                 retry_after=self.max_backoff_s,
             ) from exc
@@ -266,8 +316,9 @@ class ElasticStore:
                     "setup or check NEWSWATCH_ELASTIC__INDEX_PREFIX"
                 ) from exc
             if exc.status_code in RETRYABLE_STATUS:
-                raise SinkUnavailableError(f"cannot {action}: Elasticsearch answered {exc}",
-                                           retry_after=self.max_backoff_s) from exc
+                raise SinkUnavailableError(
+                    f"cannot {action}: Elasticsearch answered {exc}", retry_after=self.max_backoff_s
+                ) from exc
             raise
 
 

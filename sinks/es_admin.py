@@ -40,7 +40,9 @@ def ensure_layout(client: Elasticsearch, settings: ElasticSettings, *, shards: i
     prefix = settings.index_prefix
     alias = alias_name(prefix)
     try:
-        client.indices.put_index_template(name=template_name(prefix), **build_template(settings, shards=shards))
+        client.indices.put_index_template(
+            name=template_name(prefix), **build_template(settings, shards=shards)
+        )
         if client.indices.exists_alias(name=alias):
             return
         index = first_index_name(prefix)
@@ -99,18 +101,24 @@ def rollover(
         conditions["max_docs"] = max_docs
     if max_primary_shard_size:
         conditions["max_primary_shard_size"] = max_primary_shard_size
-    resp = client.indices.rollover(alias=alias_name(settings.index_prefix), conditions=conditions or None)
+    resp = client.indices.rollover(
+        alias=alias_name(settings.index_prefix), conditions=conditions or None
+    )
     result = RolloverResult(bool(resp["rolled_over"]), resp["old_index"], resp["new_index"])
     if result.rolled_over:
         log.info("elastic rollover: %s -> %s", result.old_index, result.new_index)
     return result
 
 
-def delete_expired(client: Elasticsearch, settings: ElasticSettings, *, now: datetime | None = None) -> list[str]:
+def delete_expired(
+    client: Elasticsearch, settings: ElasticSettings, *, now: datetime | None = None
+) -> list[str]:
     """Delete read-only indices whose newest document was indexed before the retention cut-off."""
     cutoff = (now or utcnow()) - timedelta(days=settings.retention_days)
     deleted: list[str] = []
-    for index, is_write in sorted(indices_behind(client, alias_name(settings.index_prefix)).items()):
+    for index, is_write in sorted(
+        indices_behind(client, alias_name(settings.index_prefix)).items()
+    ):
         if is_write:
             continue
         resp = client.search(index=index, size=0, aggs={"newest": {"max": {"field": "indexed_at"}}})
@@ -118,7 +126,9 @@ def delete_expired(client: Elasticsearch, settings: ElasticSettings, *, now: dat
         if newest_ms is None or newest_ms < cutoff.timestamp() * 1000:
             client.indices.delete(index=index)
             deleted.append(index)
-            log.info("elastic retention: deleted %s (newest doc before %s)", index, cutoff.isoformat())
+            log.info(
+                "elastic retention: deleted %s (newest doc before %s)", index, cutoff.isoformat()
+            )
     return deleted
 
 
@@ -128,4 +138,6 @@ def drop_layout(client: Elasticsearch, settings: ElasticSettings) -> None:
     if client.indices.exists_alias(name=alias):
         for index in indices_behind(client, alias):
             client.indices.delete(index=index, ignore_unavailable=True)
-    client.options(ignore_status=404).indices.delete_index_template(name=template_name(settings.index_prefix))
+    client.options(ignore_status=404).indices.delete_index_template(
+        name=template_name(settings.index_prefix)
+    )

@@ -17,7 +17,14 @@ from newswatch import SearchHit, SearchQuery
 TEXT_FIELDS: tuple[str, ...] = ("title^10", "summary^4", "text", "entities.canonical.text^2")
 """Same relative weights as the embedded store's bm25 column weights."""
 
-HIT_SOURCE: tuple[str, ...] = ("article_id", "title", "url", "outlet", "published_at", "topics.label")
+HIT_SOURCE: tuple[str, ...] = (
+    "article_id",
+    "title",
+    "url",
+    "outlet",
+    "published_at",
+    "topics.label",
+)
 """The only fields a search result needs; the article body stays on the server."""
 
 _PHRASE = re.compile(r'"([^"]+)"')
@@ -26,7 +33,7 @@ _OPERATORS = frozenset({"AND", "OR", "NOT"})
 
 
 def text_terms(text: str) -> tuple[list[str], list[str]]:
-    """Split user text into quoted phrases and loose words (operators dropped), like the embedded store."""
+    """Split user text into quoted phrases and loose words, dropping operators, as embedded does."""
     phrases = [p.strip() for p in _PHRASE.findall(text) if p.strip()]
     rest = re.sub(r'"[^"]*"', " ", text)
     words = [w for w in _WORD.findall(rest) if w.upper() not in _OPERATORS]

@@ -1,4 +1,4 @@
-"""Sink worker wiring: enriched records from the bus -> a Store, rejections -> the dead-letter topic.
+"""Sink worker wiring: enriched records from the bus -> a Store, rejections -> the DLQ topic.
 
 Batching by size and time comes from the runner's poll: `StageRunner(batch_size=N)` asks the
 consumer for up to N records and waits at most `idle_timeout_s` for the first one, so a busy
@@ -56,7 +56,9 @@ def make_store_handler(store: Store, stage: str = "sink") -> Handler:
     return handle
 
 
-def sink_runner(bus: Bus, store: Store, settings: Settings, *, group: str | None = None) -> StageRunner:
+def sink_runner(
+    bus: Bus, store: Store, settings: Settings, *, group: str | None = None
+) -> StageRunner:
     """A StageRunner reading the enriched topic into `store`, batched by `bulk_docs`.
 
     Run it with `runner.run(idle_timeout_s=settings.elastic.bulk_interval_s)`.

@@ -33,14 +33,24 @@ def make_article(
     """An enriched article with id from https://example.com/<n>, published on 2024-03-<day or n>."""
     when = datetime(2024, 3, day or n, 12, 0, tzinfo=UTC)
     art = Article.create(
-        link=f"https://example.com/{n}", title=title, summary=f"Summary of story {n}.",
-        text=text or f"{title}. Body of story {n}.", published_at=when, fetched_at=when,
-        outlet=outlet, language=language, feed_url="https://example.com/feed.xml",
+        link=f"https://example.com/{n}",
+        title=title,
+        summary=f"Summary of story {n}.",
+        text=text or f"{title}. Body of story {n}.",
+        published_at=when,
+        fetched_at=when,
+        outlet=outlet,
+        language=language,
+        feed_url="https://example.com/feed.xml",
     )
     return EnrichedArticle.from_article(
         art,
-        topics=[TopicLabel(label=t, iptc_code=f"iptc-{t}", iptc_name=t.title(), score=0.75, evidence=(t,))
-                for t in topics],
+        topics=[
+            TopicLabel(
+                label=t, iptc_code=f"iptc-{t}", iptc_name=t.title(), score=0.75, evidence=(t,)
+            )
+            for t in topics
+        ],
         entities=[Entity(text=name, label=label, canonical=name) for label, name in entities],
         classifier_version="keywords.v1",
     )
@@ -48,20 +58,48 @@ def make_article(
 
 @pytest.fixture(scope="session")
 def corpus() -> list[EnrichedArticle]:
-    """Seven (frozen) articles over three outlets, two languages, overlapping topics and entities."""
+    """Seven frozen articles: three outlets, two languages, overlapping topics and entities."""
     return [
-        make_article(1, "India and Russia sign missile deal", topics=("defence", "trade"),
-                     entities=(("GPE", "India"), ("GPE", "Russia"))),
-        make_article(2, "Oil prices climb after OPEC cut", topics=("energy",),
-                     entities=(("ORG", "OPEC"), ("GPE", "Saudi Arabia")), outlet="Desk"),
-        make_article(3, "Tariffs on steel imports", topics=("trade",), entities=(("GPE", "United States"),)),
-        make_article(4, "Regierung plant neue Steuer", topics=("economy",), entities=(("GPE", "Berlin"),),
-                     outlet="Zeitung", language="de"),
-        make_article(5, "Central bank holds rates", topics=("economy", "trade"),
-                     entities=(("ORG", "European Central Bank"), ("PERSON", "Christine Lagarde")), outlet="Desk"),
-        make_article(6, "Weather report", text="Sunny with a mention of steel bridges in the body."),
-        make_article(7, "Russia expands gas exports", topics=("energy", "trade"),
-                     entities=(("GPE", "Russia"), ("ORG", "Gazprom"))),
+        make_article(
+            1,
+            "India and Russia sign missile deal",
+            topics=("defence", "trade"),
+            entities=(("GPE", "India"), ("GPE", "Russia")),
+        ),
+        make_article(
+            2,
+            "Oil prices climb after OPEC cut",
+            topics=("energy",),
+            entities=(("ORG", "OPEC"), ("GPE", "Saudi Arabia")),
+            outlet="Desk",
+        ),
+        make_article(
+            3, "Tariffs on steel imports", topics=("trade",), entities=(("GPE", "United States"),)
+        ),
+        make_article(
+            4,
+            "Regierung plant neue Steuer",
+            topics=("economy",),
+            entities=(("GPE", "Berlin"),),
+            outlet="Zeitung",
+            language="de",
+        ),
+        make_article(
+            5,
+            "Central bank holds rates",
+            topics=("economy", "trade"),
+            entities=(("ORG", "European Central Bank"), ("PERSON", "Christine Lagarde")),
+            outlet="Desk",
+        ),
+        make_article(
+            6, "Weather report", text="Sunny with a mention of steel bridges in the body."
+        ),
+        make_article(
+            7,
+            "Russia expands gas exports",
+            topics=("energy", "trade"),
+            entities=(("GPE", "Russia"), ("ORG", "Gazprom")),
+        ),
     ]
 
 
@@ -71,7 +109,9 @@ def es_store_factory(es_url: str, unique_name: str) -> Iterator[Callable[..., El
     made: list[ElasticStore] = []
 
     def make(suffix: str = "", **kwargs: object) -> ElasticStore:
-        settings = ElasticSettings(index_prefix=f"{unique_name}{suffix}", bulk_docs=kwargs.pop("bulk_docs", 500))  # type: ignore[arg-type]
+        settings = ElasticSettings(
+            index_prefix=f"{unique_name}{suffix}", bulk_docs=kwargs.pop("bulk_docs", 500)
+        )  # type: ignore[arg-type]
         store = ElasticStore(es_url, settings, **kwargs)  # type: ignore[arg-type]
         made.append(store)
         return store
@@ -93,7 +133,7 @@ def es_store(es_store_factory: Callable[..., ElasticStore]) -> ElasticStore:
 
 
 def _failing_bulk_client(url: str, fail_calls: Collection[int]) -> tuple[Elasticsearch, list[int]]:
-    """The real client, except that the bulk calls numbered in `fail_calls` (1-based) raise ConnectionError.
+    """The real client, but bulk calls numbered in `fail_calls` (1-based) raise ConnectionError.
 
     `streaming_bulk` re-creates the client through `options()`, so the counter lives in the closure.
     """

@@ -1,4 +1,4 @@
-"""ElasticStore against a real node: layout, rejections, retries, outages, rollover and retention."""
+"""ElasticStore on a real node: layout, rejections, retries, outages, rollover, retention."""
 
 from __future__ import annotations
 
@@ -10,7 +10,15 @@ from datetime import timedelta
 import pytest
 from elasticsearch import Elasticsearch
 
-from newswatch import ConfigError, ElasticSettings, EnrichedArticle, Entity, SearchQuery, SinkUnavailableError, utcnow
+from newswatch import (
+    ConfigError,
+    ElasticSettings,
+    EnrichedArticle,
+    Entity,
+    SearchQuery,
+    SinkUnavailableError,
+    utcnow,
+)
 from sinks import ElasticStore, alias_name, build_template, es_admin
 from sinks.es_template import first_index_name, template_name
 
@@ -21,11 +29,13 @@ FailingClientFactory = Callable[[str, Collection[int]], tuple[Elasticsearch, lis
 
 
 def unmappable(article: EnrichedArticle, n: int) -> EnrichedArticle:
-    """A copy with a new id whose entity count overflows the mapping's integer: a mapping rejection."""
-    return article.model_copy(update={
-        "article_id": f"reject-{n}",
-        "entities": (Entity(text="x", label="ORG", canonical="x", count=2**40),),
-    })
+    """A copy with a new id and an entity count beyond the mapping's integer: a rejection."""
+    return article.model_copy(
+        update={
+            "article_id": f"reject-{n}",
+            "entities": (Entity(text="x", label="ORG", canonical="x", count=2**40),),
+        }
+    )
 
 
 def closed_port() -> int:
@@ -41,15 +51,24 @@ def test_setup_is_idempotent_and_builds_template_alias_and_index(es_store: Elast
     client = es_store.client
     (template,) = client.indices.get_index_template(name=template_name(prefix))["index_templates"]
     assert template["index_template"]["version"] == 1
-    assert template["index_template"]["template"]["mappings"] == build_template(es_store.settings)["template"]["mappings"]
+    assert (
+        template["index_template"]["template"]["mappings"]
+        == build_template(es_store.settings)["template"]["mappings"]
+    )
     aliases = client.indices.get_alias(name=alias_name(prefix)).body
-    assert aliases == {first_index_name(prefix): {"aliases": {alias_name(prefix): {"is_write_index": True}}}}
-    settings = client.indices.get_settings(index=first_index_name(prefix))[first_index_name(prefix)]["settings"]
+    assert aliases == {
+        first_index_name(prefix): {"aliases": {alias_name(prefix): {"is_write_index": True}}}
+    }
+    settings = client.indices.get_settings(index=first_index_name(prefix))[
+        first_index_name(prefix)
+    ]["settings"]
     assert settings["index"]["number_of_replicas"] == "0"
     assert es_store.health() in {"green", "yellow"}
 
 
-def test_mapping_rejection_is_returned_and_the_rest_indexed(es_store: ElasticStore, corpus: list[EnrichedArticle]) -> None:
+def test_mapping_rejection_is_returned_and_the_rest_indexed(
+    es_store: ElasticStore, corpus: list[EnrichedArticle]
+) -> None:
     bad = unmappable(corpus[0], 1)
     rejections = es_store.write([*corpus, bad])
     assert [r.article_id for r in rejections] == ["reject-1"]
@@ -59,25 +78,37 @@ def test_mapping_rejection_is_returned_and_the_rest_indexed(es_store: ElasticSto
     assert es_store.get("reject-1") is None
 
 
-def test_strict_mapping_rejects_unknown_fields(es_store: ElasticStore, corpus: list[EnrichedArticle]) -> None:
+def test_strict_mapping_rejects_unknown_fields(
+    es_store: ElasticStore, corpus: list[EnrichedArticle]
+) -> None:
     with pytest.raises(Exception, match="strict_dynamic_mapping_exception"):
-        es_store.client.index(index=es_store.alias, id="x", document={"article_id": "x", "surprise": 1})
+        es_store.client.index(
+            index=es_store.alias, id="x", document={"article_id": "x", "surprise": 1}
+        )
 
 
-def test_missing_alias_is_unavailable_not_a_rejection(es_store_factory: StoreFactory,
-                                                      corpus: list[EnrichedArticle]) -> None:
+def test_missing_alias_is_unavailable_not_a_rejection(
+    es_store_factory: StoreFactory, corpus: list[EnrichedArticle]
+) -> None:
     store = es_store_factory(backoff_s=0.0, max_backoff_s=0.01)
     with pytest.raises(SinkUnavailableError, match="setup"):
         store.write(corpus[:2])
     with pytest.raises(ConfigError, match="does not exist"):
         store.count()
-    assert not store.client.indices.exists(index=store.alias), "require_alias must stop auto-creation"
+    assert not store.client.indices.exists(index=store.alias), (
+        "require_alias must stop auto-creation"
+    )
 
 
 def test_unreachable_cluster_raises_after_bounded_retries(corpus: list[EnrichedArticle]) -> None:
     url = f"http://127.0.0.1:{closed_port()}"
-    store = ElasticStore(url, ElasticSettings(index_prefix="nw-unreachable"), max_attempts=3, backoff_s=0.0,
-                         max_backoff_s=0.05)
+    store = ElasticStore(
+        url,
+        ElasticSettings(index_prefix="nw-unreachable"),
+        max_attempts=3,
+        backoff_s=0.0,
+        max_backoff_s=0.05,
+    )
     started = time.monotonic()
     with pytest.raises(SinkUnavailableError) as info:
         store.write(corpus)
@@ -90,7 +121,9 @@ def test_unreachable_cluster_raises_after_bounded_retries(corpus: list[EnrichedA
 
 
 def test_connection_error_on_a_bulk_call_is_retried_in_place(
-    es_url: str, es_store_factory: StoreFactory, failing_bulk_client: FailingClientFactory,
+    es_url: str,
+    es_store_factory: StoreFactory,
+    failing_bulk_client: FailingClientFactory,
     corpus: list[EnrichedArticle],
 ) -> None:
     client, calls = failing_bulk_client(es_url, fail_calls={2})
@@ -99,11 +132,14 @@ def test_connection_error_on_a_bulk_call_is_retried_in_place(
     assert store.write(corpus) == []
     store.refresh()
     assert store.count() == len(corpus)
-    assert calls == [1, 2, 3, 4], "chunks of 3: call 1 ok, call 2 fails, the 4 unconfirmed docs are re-sent"
+    assert calls == [1, 2, 3, 4], (
+        "chunks of 3: call 1 ok, call 2 fails, the 4 unconfirmed docs are re-sent"
+    )
 
 
-def test_rollover_keeps_reads_whole_and_retention_drops_old_indices(es_store: ElasticStore,
-                                                                   corpus: list[EnrichedArticle]) -> None:
+def test_rollover_keeps_reads_whole_and_retention_drops_old_indices(
+    es_store: ElasticStore, corpus: list[EnrichedArticle]
+) -> None:
     es_store.write(corpus[:4])
     assert es_store.rollover(max_docs=1_000_000).rolled_over is False
     result = es_store.rollover()
@@ -116,12 +152,16 @@ def test_rollover_keeps_reads_whole_and_retention_drops_old_indices(es_store: El
     assert es_store.delete_expired() == [], "nothing is older than retention_days yet"
 
     later = utcnow() + timedelta(days=es_store.settings.retention_days + 1)
-    assert es_admin.delete_expired(es_store.client, es_store.settings, now=later) == [result.old_index]
+    assert es_admin.delete_expired(es_store.client, es_store.settings, now=later) == [
+        result.old_index
+    ]
     es_store.refresh()
     assert es_store.count() == len(corpus) - 4, "the write index is never deleted"
 
 
-def test_rewrite_after_rollover_shows_once_in_search(es_store: ElasticStore, corpus: list[EnrichedArticle]) -> None:
+def test_rewrite_after_rollover_shows_once_in_search(
+    es_store: ElasticStore, corpus: list[EnrichedArticle]
+) -> None:
     es_store.write(corpus)
     es_store.rollover()
     changed = corpus[0].model_copy(update={"title": "India and Russia sign missile deal, update"})

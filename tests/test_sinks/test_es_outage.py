@@ -1,5 +1,7 @@
-"""Elasticsearch stopped for ~30 s in the middle of a stream: the sink backs off, commits nothing it
-has not indexed, catches up after the restart; every article is there exactly once, DLQ empty.
+"""Elasticsearch stopped for ~30 s mid-stream: nothing lost, nothing committed early, DLQ empty.
+
+The sink backs off, commits nothing it has not indexed and catches up after the restart; every
+article is then in the index exactly once.
 
 Runs on a node of its own (`private_elasticsearch`), since it stops it: about 2-3 minutes.
 """
@@ -30,17 +32,34 @@ def _ids_in_index(store: ElasticStore) -> list[str]:
     return [h["_id"] for h in resp["hits"]["hits"]]
 
 
-def test_es_stopped_mid_stream_nothing_lost(private_elasticsearch: Any, tmp_path: Path,
-                                            unique_name: str, corpus: list[EnrichedArticle]) -> None:
+def test_es_stopped_mid_stream_nothing_lost(
+    private_elasticsearch: Any, tmp_path: Path, unique_name: str, corpus: list[EnrichedArticle]
+) -> None:
     service = private_elasticsearch  # tests/servers.py LocalService: .addresses, .stop(), .up()
     url = service.addresses[ES]
-    store = ElasticStore(url, ElasticSettings(index_prefix=unique_name), max_attempts=3, backoff_s=0.2,
-                         max_backoff_s=2.0, request_timeout=5.0)
+    store = ElasticStore(
+        url,
+        ElasticSettings(index_prefix=unique_name),
+        max_attempts=3,
+        backoff_s=0.2,
+        max_backoff_s=2.0,
+        request_timeout=5.0,
+    )
     store.setup()
     bus = EmbeddedBus(tmp_path / "bus.db")
-    articles = [corpus[i % len(corpus)].model_copy(update={"article_id": f"outage-{i:04d}"}) for i in range(N)]
-    runner = StageRunner(stage="sink", bus=bus, consumer=bus.consumer("sink", [topics.ENRICHED]),
-                         handler=make_store_handler(store), batch_size=50, backoff_s=0.5, max_backoff_s=3.0)
+    articles = [
+        corpus[i % len(corpus)].model_copy(update={"article_id": f"outage-{i:04d}"})
+        for i in range(N)
+    ]
+    runner = StageRunner(
+        stage="sink",
+        bus=bus,
+        consumer=bus.consumer("sink", [topics.ENRICHED]),
+        handler=make_store_handler(store),
+        batch_size=50,
+        backoff_s=0.5,
+        max_backoff_s=3.0,
+    )
     worker = threading.Thread(target=runner.run, kwargs={"idle_timeout_s": 0.2}, daemon=True)
 
     def produce() -> None:
@@ -78,7 +97,10 @@ def test_es_stopped_mid_stream_nothing_lost(private_elasticsearch: Any, tmp_path
         runner.stop_event.set()
         worker.join(timeout=30)
 
-    print(f"ES stopped -> ready again after {restarted_after:.0f} s, lag while down {lag_while_down}, retries {runner.stats.retries}")
+    print(
+        f"ES stopped -> ready again after {restarted_after:.0f} s, "
+        f"lag while down {lag_while_down}, retries {runner.stats.retries}"
+    )
     assert lag_while_down > 0, "nothing may be committed while the store is down"
     assert retries_while_down >= 1, "the runner must have backed off during the outage"
     ids = _ids_in_index(store)

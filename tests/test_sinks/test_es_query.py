@@ -40,10 +40,16 @@ def test_text_query_with_nothing_left_is_none() -> None:
 
 def test_filters() -> None:
     since, until = datetime(2024, 3, 1, tzinfo=UTC), datetime(2024, 3, 5, tzinfo=UTC)
-    clauses = filter_clauses(SearchQuery(
-        topics=("trade", "energy"), entities=("russia",), outlets=("Wire", "Desk"), language="en",
-        since=since, until=until,
-    ))
+    clauses = filter_clauses(
+        SearchQuery(
+            topics=("trade", "energy"),
+            entities=("russia",),
+            outlets=("Wire", "Desk"),
+            language="en",
+            since=since,
+            until=until,
+        )
+    )
     assert clauses == [
         {"term": {"topics.label": "trade"}},
         {"term": {"topics.label": "energy"}},
@@ -68,9 +74,18 @@ def test_text_sorts_by_score_then_date() -> None:
 
 
 def test_hit_conversion_scores_zero_when_sorted_by_date() -> None:
-    hit = hit_from_es({"_score": None, "_source": {
-        "article_id": "a1", "title": "T", "url": "https://x/1", "outlet": "Wire",
-        "published_at": "2024-03-01T12:00:00Z", "topics": [{"label": "trade"}, {"label": "energy"}],
-    }})
+    hit = hit_from_es(
+        {
+            "_score": None,
+            "_source": {
+                "article_id": "a1",
+                "title": "T",
+                "url": "https://x/1",
+                "outlet": "Wire",
+                "published_at": "2024-03-01T12:00:00Z",
+                "topics": [{"label": "trade"}, {"label": "energy"}],
+            },
+        }
+    )
     assert hit.score == 0.0 and hit.topics == ("trade", "energy")
     assert hit.published_at == datetime(2024, 3, 1, 12, tzinfo=UTC)

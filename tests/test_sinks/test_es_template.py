@@ -48,12 +48,13 @@ def _doc_paths(value: Any, prefix: str = "") -> set[str]:
 def test_deploy_json_is_generated_from_the_python_template() -> None:
     on_disk = json.loads((ROOT / "deploy/elasticsearch/articles-template.v1.json").read_text())
     assert on_disk == build_template(ElasticSettings()), (
-        "regenerate: .venv/bin/python -m sinks.es_template > deploy/elasticsearch/articles-template.v1.json"
+        "regenerate: .venv/bin/python -m sinks.es_template "
+        "> deploy/elasticsearch/articles-template.v1.json"
     )
 
 
 def test_every_document_field_is_mapped(corpus: list[EnrichedArticle]) -> None:
-    """dynamic=strict would reject a field the template forgot; catch the drift here, without a server."""
+    """dynamic=strict rejects a field the template forgot: catch that drift without a server."""
     mapped = _mapped_paths(build_template(ElasticSettings())["template"]["mappings"]["properties"])
     for article in corpus:
         assert _doc_paths(to_document(article, INDEXED_AT)) <= mapped
@@ -64,7 +65,10 @@ def test_mapping_is_strict_with_configurable_analyzer_and_replicas() -> None:
     mappings = template["template"]["mappings"]
     assert mappings["dynamic"] == "strict"
     for field in ("title", "summary", "text"):
-        assert mappings["properties"][field] == mappings["properties"][field] | {"type": "text", "analyzer": "english"}
+        assert mappings["properties"][field] == mappings["properties"][field] | {
+            "type": "text",
+            "analyzer": "english",
+        }
     assert mappings["properties"]["topics"]["properties"]["score"] == {"type": "float"}
     assert template["template"]["settings"]["index"]["number_of_replicas"] == 2
     assert template["index_patterns"] == [index_pattern("acme")] == ["acme-articles-v1-*"]
@@ -77,11 +81,15 @@ def test_names() -> None:
 
 
 def test_document_flattens_entities_by_type(corpus: list[EnrichedArticle]) -> None:
-    article = corpus[4].model_copy(update={"entities": (
-        *corpus[4].entities,
-        Entity(text="ECB", label="ORG", canonical="European Central Bank", count=2),
-        Entity(text="Euro", label="MONEY", canonical="euro"),
-    )})
+    article = corpus[4].model_copy(
+        update={
+            "entities": (
+                *corpus[4].entities,
+                Entity(text="ECB", label="ORG", canonical="European Central Bank", count=2),
+                Entity(text="Euro", label="MONEY", canonical="euro"),
+            )
+        }
+    )
     doc = to_document(article, INDEXED_AT)
     assert doc["entities_org"] == ["European Central Bank"]
     assert doc["entities_person"] == ["Christine Lagarde"]

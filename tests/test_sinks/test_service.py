@@ -43,22 +43,32 @@ def dead_letters(bus: EmbeddedBus) -> list[DeadLetter]:
 
 
 def run_sink(bus: EmbeddedBus, store: Store, *, batch_size: int = 4) -> StageRunner:
-    runner = StageRunner(stage="sink", bus=bus, consumer=bus.consumer("sink", [topics.ENRICHED]),
-                         handler=make_store_handler(store), batch_size=batch_size, backoff_s=0.0,
-                         max_backoff_s=0.05)
+    runner = StageRunner(
+        stage="sink",
+        bus=bus,
+        consumer=bus.consumer("sink", [topics.ENRICHED]),
+        handler=make_store_handler(store),
+        batch_size=batch_size,
+        backoff_s=0.0,
+        max_backoff_s=0.05,
+    )
     runner.run(until_idle=True, idle_timeout_s=0.05)
     return runner
 
 
 def unmappable(article: EnrichedArticle) -> EnrichedArticle:
     """Valid as a record, refused by the mapping: an entity count beyond the integer range."""
-    return article.model_copy(update={
-        "article_id": "unmappable-1",
-        "entities": (Entity(text="x", label="ORG", canonical="x", count=2**40),),
-    })
+    return article.model_copy(
+        update={
+            "article_id": "unmappable-1",
+            "entities": (Entity(text="x", label="ORG", canonical="x", count=2**40),),
+        }
+    )
 
 
-def test_embedded_store_poison_bytes_dead_lettered_rest_stored(tmp_path: Path, corpus: list[EnrichedArticle]) -> None:
+def test_embedded_store_poison_bytes_dead_lettered_rest_stored(
+    tmp_path: Path, corpus: list[EnrichedArticle]
+) -> None:
     bus = EmbeddedBus(tmp_path / "bus.db")
     store = EmbeddedStore(tmp_path / "store.db")
     store.setup()
@@ -66,7 +76,12 @@ def test_embedded_store_poison_bytes_dead_lettered_rest_stored(tmp_path: Path, c
     run_sink(bus, store)
     assert store.count() == len(corpus)
     (dead,) = dead_letters(bus)
-    assert (dead.stage, dead.error_class, dead.payload, dead.offset) == ("sink", "PoisonRecordError", b"not a record", 3)
+    assert (dead.stage, dead.error_class, dead.payload, dead.offset) == (
+        "sink",
+        "PoisonRecordError",
+        b"not a record",
+        3,
+    )
     assert bus.consumer("sink", [topics.ENRICHED]).lag() == 0
 
 
@@ -101,27 +116,39 @@ def test_mapping_rejection_goes_to_dlq_with_reason_and_stream_goes_on(
     assert es_store.count() == len(corpus)
     assert {es_store.get(a.article_id) for a in corpus} == set(corpus)
     dead = sorted(dead_letters(bus), key=lambda d: d.offset or 0)
-    assert [(d.offset, d.error_class) for d in dead] == [(2, "PoisonRecordError"), (3, "PoisonRecordError")]
+    assert [(d.offset, d.error_class) for d in dead] == [
+        (2, "PoisonRecordError"),
+        (3, "PoisonRecordError"),
+    ]
     assert dead[0].key == "unmappable-1" and "rejected by the store: 400" in dead[0].message
     assert "entities.count" in dead[0].message
-    assert EnrichedArticle.model_validate_json(dead[0].payload) == bad, "the DLQ keeps the original bytes"
+    assert EnrichedArticle.model_validate_json(dead[0].payload) == bad, (
+        "the DLQ keeps the original bytes"
+    )
     assert runner.stats.dead_lettered == 2
 
 
 @pytest.mark.integration
 def test_bulk_connection_errors_make_the_runner_wait_and_reread_nothing_lost(
-    tmp_path: Path, es_url: str, es_store_factory: StoreFactory, failing_bulk_client: Callable[..., Any],
+    tmp_path: Path,
+    es_url: str,
+    es_store_factory: StoreFactory,
+    failing_bulk_client: Callable[..., Any],
     corpus: list[EnrichedArticle],
 ) -> None:
     client, calls = failing_bulk_client(es_url, fail_calls={2, 3})
     store = es_store_factory(client=client, max_attempts=1, backoff_s=0.0, max_backoff_s=0.01)
     store.setup()
     bus = EmbeddedBus(tmp_path / "bus.db")
-    many = [a.model_copy(update={"article_id": f"{a.article_id}-{i}"}) for i in range(5) for a in corpus]
+    many = [
+        a.model_copy(update={"article_id": f"{a.article_id}-{i}"}) for i in range(5) for a in corpus
+    ]
     publish(bus, many)
     runner = run_sink(bus, store, batch_size=8)
     store.refresh()
-    assert runner.stats.retries == 2, "each failed bulk call -> SinkUnavailableError -> wait, seek back, re-read"
+    assert runner.stats.retries == 2, (
+        "each failed bulk call -> SinkUnavailableError -> wait, seek back, re-read"
+    )
     assert store.count() == len(many)
     found = store.client.search(index=store.alias, size=100, source=False)["hits"]["hits"]
     assert sorted(h["_id"] for h in found) == sorted(a.article_id for a in many)

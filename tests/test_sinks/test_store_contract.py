@@ -1,4 +1,4 @@
-"""The Store contract, run on both implementations: EmbeddedStore (SQLite) and ElasticStore (real ES).
+"""The Store contract on both implementations: EmbeddedStore (SQLite) and ElasticStore (real ES).
 
 Expectations are written out per query, so the two stores are held to the same answers rather
 than to each other's quirks. Text queries use exact words: the embedded store stems (porter)
@@ -48,15 +48,21 @@ def loaded(store: Store, corpus: list[EnrichedArticle]) -> Store:
     return store
 
 
-@pytest.fixture(scope="module", params=["embedded", pytest.param("elastic", marks=pytest.mark.integration)])
-def shared(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
+@pytest.fixture(
+    scope="module", params=["embedded", pytest.param("elastic", marks=pytest.mark.integration)]
+)
+def shared(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Store]:
     """One loaded store per backend for the read-only queries (an ES index costs ~1 s to create)."""
     corpus = request.getfixturevalue("corpus")
     if request.param == "embedded":
         store: Store = EmbeddedStore(tmp_path_factory.mktemp("contract") / "store.db")
     else:
-        store = ElasticStore(request.getfixturevalue("es_url"),
-                             ElasticSettings(index_prefix=f"nw-test-{uuid.uuid4().hex[:8]}"))
+        store = ElasticStore(
+            request.getfixturevalue("es_url"),
+            ElasticSettings(index_prefix=f"nw-test-{uuid.uuid4().hex[:8]}"),
+        )
     store.setup()
     assert store.write(corpus) == []
     settle(store)
@@ -73,13 +79,17 @@ def test_count_get_and_topic_counts(loaded: Store, corpus: list[EnrichedArticle]
     assert loaded.topic_counts() == {"trade": 4, "energy": 2, "economy": 2, "defence": 1}
 
 
-def test_rewrite_is_idempotent_and_last_write_wins(loaded: Store, corpus: list[EnrichedArticle]) -> None:
+def test_rewrite_is_idempotent_and_last_write_wins(
+    loaded: Store, corpus: list[EnrichedArticle]
+) -> None:
     changed = corpus[2].model_copy(update={"title": "Tariffs on aluminium imports"})
     assert loaded.write([*corpus, changed]) == []
     settle(loaded)
     assert loaded.count() == 7
     assert loaded.get(changed.article_id) == changed
-    assert [h.article_id for h in loaded.search(SearchQuery(text="aluminium"))] == [changed.article_id]
+    assert [h.article_id for h in loaded.search(SearchQuery(text="aluminium"))] == [
+        changed.article_id
+    ]
 
 
 FILTER_CASES: list[Any] = [
@@ -91,17 +101,26 @@ FILTER_CASES: list[Any] = [
     pytest.param(SearchQuery(entities=("Russia", "Gazprom")), (7,), id="entities-all-required"),
     pytest.param(SearchQuery(outlets=("Desk", "Zeitung")), (5, 4, 2), id="outlets-any"),
     pytest.param(SearchQuery(language="de"), (4,), id="language"),
-    pytest.param(SearchQuery(since=datetime(2024, 3, 3, 12, tzinfo=UTC), until=datetime(2024, 3, 5, 12, tzinfo=UTC)),
-                 (4, 3), id="since-inclusive-until-exclusive"),
-    pytest.param(SearchQuery(topics=("trade",), outlets=("Wire",), since=datetime(2024, 3, 2, tzinfo=UTC)),
-                 (7, 3), id="combined"),
+    pytest.param(
+        SearchQuery(
+            since=datetime(2024, 3, 3, 12, tzinfo=UTC), until=datetime(2024, 3, 5, 12, tzinfo=UTC)
+        ),
+        (4, 3),
+        id="since-inclusive-until-exclusive",
+    ),
+    pytest.param(
+        SearchQuery(topics=("trade",), outlets=("Wire",), since=datetime(2024, 3, 2, tzinfo=UTC)),
+        (7, 3),
+        id="combined",
+    ),
     pytest.param(SearchQuery(topics=("sport",)), (), id="no-match"),
 ]
 
 
 @pytest.mark.parametrize(("query", "expected"), FILTER_CASES)
-def test_filters_in_date_order(shared: Store, corpus: list[EnrichedArticle], query: SearchQuery,
-                               expected: tuple[int, ...]) -> None:
+def test_filters_in_date_order(
+    shared: Store, corpus: list[EnrichedArticle], query: SearchQuery, expected: tuple[int, ...]
+) -> None:
     hits = shared.search(query)
     assert [h.article_id for h in hits] == _ids(corpus, *expected)
     assert all(h.score == 0.0 for h in hits)
@@ -121,7 +140,9 @@ TEXT_CASES: list[Any] = [
 
 
 @pytest.mark.parametrize(("text", "expected"), TEXT_CASES)
-def test_text_search(shared: Store, corpus: list[EnrichedArticle], text: str, expected: set[int]) -> None:
+def test_text_search(
+    shared: Store, corpus: list[EnrichedArticle], text: str, expected: set[int]
+) -> None:
     hits = shared.search(SearchQuery(text=text))
     assert {h.article_id for h in hits} == set(_ids(corpus, *expected))
     assert all(h.score > 0 for h in hits)
@@ -141,7 +162,12 @@ def test_hit_fields(shared: Store, corpus: list[EnrichedArticle]) -> None:
     (hit,) = shared.search(SearchQuery(language="de"))
     art = corpus[3]
     assert (hit.title, hit.url, hit.outlet, hit.published_at, hit.topics) == (
-        art.title, art.url, art.outlet, art.published_at, ("economy",))
+        art.title,
+        art.url,
+        art.outlet,
+        art.published_at,
+        ("economy",),
+    )
 
 
 def test_empty_store(store: Store) -> None:
