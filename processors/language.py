@@ -9,7 +9,8 @@ py3langid's errors were short English titles read as Welsh, Afrikaans or Nigeria
 restriction to `LANGUAGES` and the confidence and length bars below remove them.
 
 Policy (`detect`):
-* read title + summary + the start of the body (`PREFIX_CHARS`): enough to decide, cheap;
+* read the first `SAMPLE_CHARS` of title + summary + body: enough to decide, and cheap
+  (py3langid walks the bytes in Python, ~1 us per byte; 300 chars keep it under 0.5 ms);
 * fewer than `MIN_LETTERS` letters (a CJK character counts as three: it carries a word's worth
   of signal), or a confidence under `MIN_CONFIDENCE`: fall back to the language the feed
   declared (primary subtag, "en-GB" -> "en"), else "" (unknown);
@@ -36,7 +37,7 @@ if TYPE_CHECKING:
     from py3langid.langid import LanguageIdentifier
 
 DETECTOR_NAME = "py3langid.v1"
-PREFIX_CHARS = 600
+SAMPLE_CHARS = 300
 MIN_LETTERS = 20
 MIN_CONFIDENCE = 0.80
 LANGUAGES = (
@@ -77,7 +78,7 @@ class LanguageDetector:
 
     def detect(self, title: str, summary: str, text: str, declared: str = "") -> Detection:
         """The article's language; see the module docstring for the rules."""
-        sample = " ".join(part for part in (title, summary, text[:PREFIX_CHARS]) if part)[:PREFIX_CHARS * 2]
+        sample = " ".join(part for part in (title, summary, text[:SAMPLE_CHARS]) if part)[:SAMPLE_CHARS]
         fallback = declared_language(declared)
         latin, other = letter_counts(sample)
         if latin + other < MIN_LETTERS:
