@@ -3,7 +3,13 @@
 The classifier is pure (text in, labels out) and explainable: every `TopicLabel` carries the
 phrases that fired. How scores are computed is written at the top of `taxonomy.toml`.
 Classifiers are built from an explicit registry of versioned names (`CLASSIFIERS`), so a
-configuration can pin "lexicon.v1" and a change in behaviour ships as a new name.
+configuration can pin "lexicon.v1" and a change in behaviour ships as a new name:
+
+* "lexicon.v1": a topic needs `min_terms` distinct phrases, whatever their weight.
+* "lexicon.v2" (default): a *strong* phrase (weight >= `strong_weight` in the taxonomy, 3.0)
+  counts as two towards `min_terms`. `min_terms` is there so that an ambiguous word
+  ("defence", "trade", "energy") never carries a label alone; "trade deficit" in a headline
+  or "air force base" is not ambiguous, and v1 missed such one-phrase items (issue 4).
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ import ahocorasick
 
 from newswatch import ConfigError, TopicLabel
 
-DEFAULT_CLASSIFIER = "lexicon.v1"
+DEFAULT_CLASSIFIER = "lexicon.v2"
 FIELDS = ("title", "summary", "body")
 
 
@@ -68,16 +74,24 @@ class Classifier:
         field_weights: Mapping[str, float],
         max_count: int = 4,
         version: str = DEFAULT_CLASSIFIER,
+        strong_weight: float = float("inf"),
     ) -> None:
         self.rules = {rule.label: rule for rule in rules}
         self.field_weights = {f: float(field_weights.get(f, 1.0)) for f in FIELDS}
         self.max_count = max_count
         self.version = version
+        self.strong_weight = strong_weight
         self._automaton, self._targets = _build_automaton(self.rules.values())
 
     @classmethod
-    def from_taxonomy(cls, path: str | Path | None = None) -> "Classifier":
-        """Load the taxonomy file (the packaged `taxonomy.toml` by default)."""
+    def from_taxonomy(
+        cls, path: str | Path | None = None, *, name: str = "lexicon.v1", strong_phrases: bool = False
+    ) -> "Classifier":
+        """Load the taxonomy file (the packaged `taxonomy.toml` by default).
+
+        The recorded version is "<name>+<first 12 hex of the file's SHA-256>"; `strong_phrases`
+        turns on the v2 rule (a phrase of weight >= `strong_weight` counts twice for min_terms).
+        """
         raw, where = _read_taxonomy(path)
         try:
             data = tomllib.loads(raw.decode("utf-8"))
@@ -85,12 +99,12 @@ class Classifier:
             raise ConfigError(f"taxonomy {where} is not valid TOML: {exc}; fix the file") from exc
         meta = data.get("classifier", {})
         digest = hashlib.sha256(raw).hexdigest()[:12]
-        version = f"{meta.get('name', 'lexicon')}.v{meta.get('version', 1)}+{digest}"
         return cls(
             _parse_rules(data, where),
             field_weights=meta.get("field_weights", {}),
             max_count=int(meta.get("max_count", 4)),
-            version=version,
+            version=f"{name}+{digest}",
+            strong_weight=float(meta.get("strong_weight", 3.0)) if strong_phrases else float("inf"),
         )
 
     @property
@@ -135,7 +149,8 @@ class Classifier:
             neg = negative.get(label, _Hit())
             raw = max(pos.weight - neg.weight, 0.0)
             evidence = tuple(sorted(pos.counts, key=lambda t: (-pos.counts[t], t)))
-            assigned = raw >= rule.threshold and len(evidence) >= rule.min_terms
+            terms = sum(2 if rule.terms.get(t, 0.0) >= self.strong_weight else 1 for t in evidence)
+            assigned = raw >= rule.threshold and terms >= rule.min_terms
             out.append(TopicScore(label, round(raw, 4), evidence, tuple(sorted(neg.counts)), assigned))
         return sorted(out, key=lambda s: (-s.raw, s.label))
 
@@ -253,10 +268,14 @@ def _is_boundary(text: str, index: int) -> bool:
 
 
 def _lexicon_v1(taxonomy: str | Path | None = None) -> Classifier:
-    return Classifier.from_taxonomy(taxonomy)
+    return Classifier.from_taxonomy(taxonomy, name="lexicon.v1")
 
 
-CLASSIFIERS: dict[str, Callable[..., Classifier]] = {"lexicon.v1": _lexicon_v1}
+def _lexicon_v2(taxonomy: str | Path | None = None) -> Classifier:
+    return Classifier.from_taxonomy(taxonomy, name="lexicon.v2", strong_phrases=True)
+
+
+CLASSIFIERS: dict[str, Callable[..., Classifier]] = {"lexicon.v1": _lexicon_v1, "lexicon.v2": _lexicon_v2}
 """Versioned classifier factories; the name is what settings pin."""
 
 

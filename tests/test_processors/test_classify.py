@@ -151,12 +151,26 @@ def test_no_text_no_labels(classifier: Classifier) -> None:
 
 
 def test_version_names_classifier_and_taxonomy(classifier: Classifier, tmp_path: Path) -> None:
-    assert classifier.version.startswith("lexicon.v1+")
+    assert classifier.version.startswith("lexicon.v2+")
     changed = tmp_path / "taxonomy.toml"
     source = Path(__file__).resolve().parents[2] / "processors" / "taxonomy.toml"
     changed.write_text(source.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
-    other = load_classifier("lexicon.v1", changed)
-    assert other.version.startswith("lexicon.v1+") and other.version != classifier.version
+    other = load_classifier("lexicon.v2", changed)
+    assert other.version.startswith("lexicon.v2+") and other.version != classifier.version
+    assert load_classifier("lexicon.v1").version.startswith("lexicon.v1+")
+
+
+def test_one_strong_phrase_carries_a_label_in_v2_only() -> None:
+    # "trade deficit" (weight 3.0) in a headline: unambiguous, yet a single phrase.
+    title = "German trade deficit narrows in February"
+    assert "trade" in {t.label for t in load_classifier("lexicon.v2").classify(title, "", "")}
+    assert "trade" not in {t.label for t in load_classifier("lexicon.v1").classify(title, "", "")}
+
+
+def test_one_weak_word_never_carries_a_label(classifier: Classifier) -> None:
+    # "defence", "trade" and "energy" are weak (1.0): repeated in every field they stay below.
+    text = "Defence and trade and energy. " * 4
+    assert classifier.classify(text, text, text) == []
 
 
 def test_every_topic_has_an_iptc_code_and_definition(classifier: Classifier) -> None:
