@@ -13,7 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from newswatch.ids import article_id as make_article_id
-from newswatch.ids import canonical_url
+from newswatch.ids import canonical_url, stable_hash
 
 SCHEMA_VERSION = 1
 """Bump when a field changes meaning or type; consumers reject records from a newer major."""
@@ -106,11 +106,11 @@ class Article(_Record):
     @classmethod
     def create(cls, *, link: str, guid: str = "", feed_url: str = "", **fields: object) -> "Article":
         """Build an article, deriving the canonical URL and id from the link (or GUID)."""
-        ident = make_article_id(link or None, guid or None, feed_url)
         try:
             url = canonical_url(link) if link else ""
         except ValueError:
             url = ""
+        ident = stable_hash(url) if url else make_article_id(None, guid or None, feed_url)
         return cls(article_id=ident, url=url, original_url=link, guid=guid, feed_url=feed_url, **fields)  # type: ignore[arg-type]
 
     @property

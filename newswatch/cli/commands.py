@@ -65,10 +65,10 @@ def run(
 def _print_once_report(ctx: typer.Context, report: wiring.OnceReport, store: object) -> None:
     app = app_context(ctx)
     table = Table(title="feeds polled")
-    for col in ("feed", "status", "items", "new", "reason"):
-        table.add_column(col)
+    for col in ("feed", "result", "status", "items", "published", "reason"):
+        table.add_column(col, overflow="fold")
     for o in report.outcomes:
-        table.add_row(Text(o.name), Text(o.status), str(o.items), str(o.new), Text(o.reason or ""))
+        table.add_row(Text(o.feed_url), o.result, Text(o.status), str(o.found), str(o.published), Text(o.reason or ""))
     app.console.print(table)
     app.console.print(
         f"processed {report.processed.consumed} articles "
@@ -86,7 +86,7 @@ def collect(
     bus = wiring.open_bus(app.settings)
     if once:
         for o in wiring.collect_once(app.settings, bus):
-            app.console.print(Text(f"{o.name}: {o.status}, {o.new} new of {o.items}  {o.reason or ''}"))
+            app.console.print(Text(f"{o.feed_url}: {o.result} ({o.status}), {o.published} new of {o.found}  {o.reason}"))
         bus.close()
         return
     stop = threading.Event()
@@ -179,13 +179,15 @@ def status(ctx: typer.Context) -> None:
     """Feed health, articles per topic, DLQ size and store size at a glance."""
     app = app_context(ctx)
     table = Table(title="feeds")
-    for col in ("feed", "last success", "last new item", "failures", "last error", "next poll"):
+    for col in ("feed", "health", "last success", "last new item", "failures", "reason", "next poll"):
         table.add_column(col, overflow="fold")
-    for row in wiring.feed_statuses(app.settings):
+    bus = wiring.open_bus(app.settings)
+    for row in wiring.feed_statuses(app.settings, bus):
         table.add_row(
-            Text(row.name or row.url), _when(row.last_success), _when(row.last_new_item),
-            str(row.consecutive_failures), Text(row.last_error or ""), _when(row.next_poll),
+            Text(row.name or row.url), row.health, _when(row.last_success), _when(row.last_new_item),
+            str(row.consecutive_failures), Text(row.reason or ""), _when(row.next_poll),
         )
+    bus.close()
     app.console.print(table)
     store = wiring.open_store(app.settings)
     counts = store.topic_counts()

@@ -22,18 +22,21 @@ def list_feeds(ctx: typer.Context) -> None:
     """Every feed with its health: last success, failures and why, next poll."""
     settings = app_context(ctx).settings
     table = Table(title=f"feeds in {settings.feeds_path}")
-    for col in ("name", "url", "enabled", "last success", "failures", "last error", "next poll", "new/304/same/err"):
+    for col in ("name", "url", "health", "last success", "failures", "reason", "next poll", "polls new/304/same/err"):
         table.add_column(col, overflow="fold")
+    bus = wiring.open_bus(settings)
     try:
-        rows = wiring.feed_statuses(settings)
+        rows = wiring.feed_statuses(settings, bus)
     except ConfigError as exc:
         fail(ctx, str(exc))
         return
+    finally:
+        bus.close()
     for row in rows:
         table.add_row(
-            Text(row.name), Text(row.url), "yes" if row.enabled else "no",
-            _fmt(row.last_success), str(row.consecutive_failures), Text(row.last_error or ""), _fmt(row.next_poll),
-            f"{row.new_count}/{row.not_modified_count}/{row.same_body_count}/{row.error_count}",
+            Text(row.name), Text(row.url), row.health, _fmt(row.last_success), str(row.consecutive_failures),
+            Text(row.reason or ""), _fmt(row.next_poll),
+            f"{row.polls_new}/{row.polls_not_modified}/{row.polls_same_body}/{row.polls_error}",
         )
     app_context(ctx).console.print(table)
 
@@ -67,9 +70,12 @@ def remove(ctx: typer.Context, url_or_name: Annotated[str, typer.Argument(help="
     from collectors import remove_feed
 
     settings = app_context(ctx).settings
-    if not remove_feed(settings.feeds_path, url_or_name):
-        fail(ctx, f"no feed {url_or_name!r} in {settings.feeds_path}; see `newswatch feeds list`")
-    app_context(ctx).console.print(Text(f"removed {url_or_name}"))
+    try:
+        removed = remove_feed(settings.feeds_path, url_or_name)
+    except ConfigError as exc:
+        fail(ctx, str(exc))
+        return
+    app_context(ctx).console.print(Text(f"removed {removed.url}"))
 
 
 @app.command("import-opml")

@@ -11,6 +11,8 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from typing import TYPE_CHECKING
+
 from newswatch.bus import Bus, EmbeddedBus, TopicSpec
 from newswatch.embedded_store import EmbeddedStore
 from newswatch.errors import ConfigError
@@ -18,6 +20,10 @@ from newswatch.runner import StageRunner, StageStats
 from newswatch.settings import Settings
 from newswatch.store import Store
 from newswatch.topics import ALL_TOPICS, DLQ, ENRICHED, RAW
+
+if TYPE_CHECKING:
+    from collectors import FeedStatus, PollOutcome
+    from newswatch.schema import FeedSpec
 
 log = logging.getLogger("newswatch.pipeline")
 
@@ -74,13 +80,10 @@ def processor_runner(settings: Settings, bus: Bus, stop: threading.Event | None 
 
 
 def sink_runner(settings: Settings, bus: Bus, store: Store, stop: threading.Event | None = None) -> StageRunner:
-    """A sink worker: news.enriched -> store."""
-    from sinks import make_store_handler
+    """A sink worker: news.enriched -> store, batched by `elastic.bulk_docs` per poll."""
+    from sinks import sink_runner as build_sink_runner
 
-    runner = StageRunner(
-        stage="sink", bus=bus, consumer=bus.consumer(group_name(settings, SINK_GROUP), [ENRICHED]),
-        handler=make_store_handler(store), batch_size=max(settings.batch_size, 256),
-    )
+    runner = build_sink_runner(bus, store, settings, group=group_name(settings, SINK_GROUP))
     if stop is not None:
         runner.stop_event = stop
     return runner
@@ -90,7 +93,7 @@ def sink_runner(settings: Settings, bus: Bus, store: Store, stop: threading.Even
 class OnceReport:
     """What `newswatch run --once` did, for the summary table."""
 
-    outcomes: list[object] = field(default_factory=list)
+    outcomes: list[PollOutcome] = field(default_factory=list)
     processed: StageStats = field(default_factory=StageStats)
     sunk: StageStats = field(default_factory=StageStats)
 
@@ -106,21 +109,38 @@ def run_once(settings: Settings, bus: Bus, store: Store, progress: Callable[[str
     return report
 
 
-def collect_once(settings: Settings, bus: Bus) -> list[object]:
+def _feeds(settings: Settings) -> list[FeedSpec]:
+    from collectors import load_feeds
+
+    if not settings.feeds_path.exists():
+        raise ConfigError(
+            f"no feed list at {settings.feeds_path}: add one with `newswatch feeds add URL` "
+            "or point NEWSWATCH_FEEDS_FILE / --feeds at a TOML file"
+        )
+    return load_feeds(settings.feeds_path)
+
+
+def collect_once(settings: Settings, bus: Bus) -> list[PollOutcome]:
     """Poll every enabled feed once; returns per-feed outcomes."""
-    from collectors import Collector, FeedStateStore, load_feeds
+    from collectors import Collector
 
-    state = FeedStateStore(settings.data_dir / "collector.db", max_seen=settings.seen_ids_max)
-    return list(Collector(settings, bus, state).poll_all(load_feeds(settings.feeds_path)))
+    collector = Collector(settings, bus)
+    try:
+        return collector.poll_all(_feeds(settings))
+    finally:
+        collector.close()
 
 
-def feed_statuses(settings: Settings) -> list:  # type: ignore[type-arg]
-    """Per-feed health rows for `status` and `feeds list`, in feed-list order."""
-    from collectors import FeedStateStore, load_feeds
+def feed_statuses(settings: Settings, bus: Bus) -> list[FeedStatus]:
+    """Per-feed health rows for `status` and `feeds list`, in feed-list order (plus feeds since removed)."""
+    from collectors import Collector
 
-    state = FeedStateStore(settings.data_dir / "collector.db", max_seen=settings.seen_ids_max)
-    feeds = load_feeds(settings.feeds_path) if settings.feeds_path.exists() else []
-    return state.statuses(feeds)
+    feeds = _feeds(settings) if settings.feeds_path.exists() else None
+    collector = Collector(settings, bus)
+    try:
+        return collector.feed_statuses(feeds)
+    finally:
+        collector.close()
 
 
 def dlq_size(settings: Settings) -> int:
@@ -143,12 +163,13 @@ def run_forever(
     """Scheduled collectors plus processor and sink worker threads, until `stop` is set."""
     threads: list[threading.Thread] = []
     scheduler = None
+    collector = None
     if "collect" in roles:
-        from collectors import Collector, FeedScheduler, FeedStateStore, load_feeds
+        from collectors import Collector, FeedScheduler
 
-        state = FeedStateStore(settings.data_dir / "collector.db", max_seen=settings.seen_ids_max)
-        scheduler = FeedScheduler(settings, Collector(settings, bus, state), load_feeds(settings.feeds_path))
-        scheduler.start()
+        collector = Collector(settings, bus)
+        scheduler = FeedScheduler(collector.poll_feed, settings.schedule, first_poll=collector.next_poll_at)
+        scheduler.start(_feeds(settings))
     if "process" in roles:
         threads.append(threading.Thread(target=processor_runner(settings, bus, stop).run, name="processor"))
     if "sink" in roles and store is not None:
@@ -159,9 +180,11 @@ def run_forever(
     stop.wait()
     log.info("stopping: finishing the current batches")
     if scheduler is not None:
-        scheduler.shutdown()
+        scheduler.stop(wait=True)
     for thread in threads:
         thread.join()
+    if collector is not None:
+        collector.close()
 
 
 def _processor_worker(settings: Settings, once: bool, index: int = 0) -> StageStats:
