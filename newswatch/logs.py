@@ -36,5 +36,9 @@ def configure_logging(*, json_lines: bool = False, level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for noisy in ("kafka", "elastic_transport", "httpx", "httpcore", "apscheduler"):
+    for noisy in ("httpx", "httpcore", "apscheduler"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+    # Client libraries log every retried connection with a traceback; our adapters turn those
+    # failures into one actionable error, so only their errors are shown.
+    for chatty in ("kafka", "elastic_transport"):
+        logging.getLogger(chatty).setLevel(max(logging.ERROR, root.level))

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 
 from newswatch.cli.context import app_context, fail
 
@@ -45,3 +46,18 @@ def status(ctx: typer.Context) -> None:
 def show(ctx: typer.Context) -> None:
     """Print the effective settings as JSON, secrets masked."""
     typer.echo(json.dumps(app_context(ctx).settings.masked(), indent=2, default=str))
+
+
+@config_app.command("check")
+def check(ctx: typer.Context) -> None:
+    """Validate the feed list, the alert rules and the reachability of the configured bus and store."""
+    from newswatch.cli.checks import run_checks
+
+    app = app_context(ctx)
+    failures = 0
+    for check_result in run_checks(app.settings):
+        mark = "[green]ok[/]" if check_result.ok else "[bold red]FAIL[/]"
+        app.console.print(f"{mark}  {escape(check_result.name)}: {escape(check_result.detail)}", highlight=False)
+        failures += not check_result.ok
+    if failures:
+        raise typer.Exit(1)
