@@ -22,7 +22,8 @@ from sinks.alerts.document import SECTIONS, ArticleView, Predicate, compile_node
 from sinks.alerts.query import And, MatchAll, Node, Not, Or, ParsedQuery, Term, iter_terms
 
 Anchor = tuple[str, str]
-"""("key", normalised needle) | ("topic", label) | ("lang", code)."""
+"""("key", normalised needle) | ("common", needle of a field with few values: outlet, feed) | ("topic", label)."""
+_FEW_VALUES = {"outlet", "feed"}
 
 _MIN_WILDCARD_LITERAL = 3
 
@@ -54,14 +55,14 @@ def _term_anchor(term: Term) -> frozenset[Anchor] | None:
     key = term.key
     if term.wildcard and len(key.strip()) < _MIN_WILDCARD_LITERAL:
         return None
-    return frozenset({("key", key)})
+    return frozenset({("common" if term.field in _FEW_VALUES else "key", key)})
 
 
 def _cost(options: frozenset[Anchor]) -> float:
     """Guess how often a set of anchors fires: topics and short words often, phrases rarely."""
     total = 0.0
     for kind, value in options:
-        total += 50.0 if kind == "topic" else 1.0 + 20.0 / (len(value) * (value.count(" ") or 1))
+        total += 50.0 if kind in {"topic", "common"} else 1.0 + 20.0 / (len(value) * (value.count(" ") or 1))
     return total
 
 
@@ -72,12 +73,14 @@ class CompiledQuery:
     name: str
     query: ParsedQuery
     predicate: Predicate
+    naive: Predicate
     anchors: frozenset[Anchor] | None
 
 
 def compile_query(name: str, query: ParsedQuery) -> CompiledQuery:
     """Compile one rule's query."""
-    return CompiledQuery(name, query, compile_node(query.root), anchors(query.root))
+    root = query.root
+    return CompiledQuery(name, query, compile_node(root, indexed=True), compile_node(root), anchors(root))
 
 
 class Matcher:
@@ -86,6 +89,7 @@ class Matcher:
     def __init__(self, queries: Sequence[CompiledQuery]) -> None:
         self.queries = list(queries)
         self.always: list[int] = []
+        self._predicates = [q.predicate for q in self.queries]
         self._by_key: dict[str, list[int]] = defaultdict(list)
         self._by_topic: dict[str, list[int]] = defaultdict(list)
         keys: set[str] = set()
@@ -117,6 +121,7 @@ class Matcher:
     def candidates(self, view: ArticleView) -> list[int]:
         """Queries worth evaluating for this article (fills `view.hits`)."""
         view.hits = self.scan(view)
+        view.hits_text = view.hits["title"] | view.hits["summary"] | view.hits["text"]
         chosen: set[int] = set(self.always)
         by_key = self._by_key
         for found in view.hits.values():
@@ -133,10 +138,11 @@ class Matcher:
     def match(self, article: EnrichedArticle | ArticleView) -> list[int]:
         """Indexes of the queries that match, via the prefilter."""
         view = article if isinstance(article, ArticleView) else ArticleView.of(article)
-        return [i for i in self.candidates(view) if self.queries[i].predicate(view)]
+        predicates = self._predicates
+        return [i for i in self.candidates(view) if predicates[i](view)]
 
     def match_naive(self, article: EnrichedArticle | ArticleView) -> list[int]:
         """Indexes of the queries that match, evaluating every query (the reference)."""
         view = article if isinstance(article, ArticleView) else ArticleView.of(article)
         view.hits = None
-        return [i for i, q in enumerate(self.queries) if q.predicate(view)]
+        return [i for i, q in enumerate(self.queries) if q.naive(view)]

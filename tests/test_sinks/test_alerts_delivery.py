@@ -185,3 +185,21 @@ def test_handler_publishes_each_alert_once_on_the_alerts_topic(tmp_path: Path) -
 def test_mask_url_hides_credentials_and_paths() -> None:
     assert mask_url(f"slack://T000/B000/{SECRET}") == "slack://T000/**********"
     assert SECRET not in mask_url(f"mailtos://user:{SECRET}@smtp.example.org?to=a@b")
+
+
+def test_alert_runner_fires_once_then_never_again_for_the_seed_rule(tmp_path: Path) -> None:
+    from newswatch import Settings
+    from sinks.alerts import alert_runner
+
+    settings = Settings(data_dir=tmp_path)
+    write_document(tmp_path / "alerts.yaml", {"rules": [{"name": "putin-defence", "query": 'entity:"Vladimir Putin" AND topic:defence'}]})
+    bus = EmbeddedBus(tmp_path / "bus.db")
+    bus.produce(topics.ENRICHED, "seed", seed_article().to_bytes())
+    bus.flush()
+    assert alert_runner(settings, bus, env={}).run(until_idle=True, idle_timeout_s=0.1).produced == 1
+    bus.produce(topics.ENRICHED, "seed", seed_article().to_bytes())  # the same article again, e.g. a replay
+    bus.flush()
+    assert alert_runner(settings, bus, env={}).run(until_idle=True, idle_timeout_s=0.1).produced == 0
+    alerts = bus.consumer("check", [topics.ALERTS]).poll(10, 0.1)
+    assert [AlertRecord.model_validate_json(r.value).rule for r in alerts] == ["putin-defence"]
+    bus.close()
