@@ -19,6 +19,7 @@ model labelled the lone surname ORG or GPE.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -45,6 +46,8 @@ class Gazetteer:
     patterns: tuple[dict[str, Any], ...]
     aliases: Mapping[str, str]
     demonyms: Mapping[str, str]
+    titles: frozenset[str] = frozenset()
+    ignore: frozenset[str] = frozenset()
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> "Gazetteer":
@@ -77,7 +80,10 @@ class Gazetteer:
             patterns.append({"label": TITLE_LABEL, "pattern": title})
         # Any "Operation <Titlecase word>" is a named military (or police) operation.
         patterns.append({"label": "EVENT", "pattern": [{"ORTH": "Operation"}, {"IS_TITLE": True}]})
-        return cls(tuple(patterns), aliases, dict(data.get("demonyms", {})))
+        return cls(
+            tuple(patterns), aliases, dict(data.get("demonyms", {})),
+            titles=frozenset(data.get("titles", [])), ignore=frozenset(data.get("ignore", [])),
+        )
 
 
 class EntityExtractor:
@@ -133,8 +139,7 @@ def entities_from_doc(doc: Doc, gazetteer: Gazetteer) -> list[Entity]:
     mentions = []
     previous: Span | None = None
     for ent in doc.ents:
-        mention = _mention(ent, gazetteer)
-        if mention is not None:
+        for mention in _mentions(ent, gazetteer):
             if _follows_title(ent, previous) and not ent.ent_id_:
                 mention = (mention[0], "PERSON", mention[0])
             mentions.append(mention)
@@ -162,18 +167,51 @@ def _follows_title(ent: Span, previous: Span | None) -> bool:
     )
 
 
-def _mention(ent: Span, gazetteer: Gazetteer) -> tuple[str, str, str] | None:
+_POSSESSIVE = re.compile(r"(?:'|’)s\s+")
+
+
+def _mentions(ent: Span, gazetteer: Gazetteer) -> list[tuple[str, str, str]]:
+    """One span's (text, label, canonical) mentions: usually one, none for noise.
+
+    The small model often runs a possessive into one span ("U.S. Army's Integrated Fires Mission
+    Command Project Office", "Amma Asante's Belle"): an ORG span is split into its two
+    organisations, a PERSON span keeps its owner only. A PERSON span that starts with a job
+    title or rank from the gazetteer loses it ("Sergeant Miguel Barajas").
+    """
     label = ent.label_
     if label not in KEPT_LABELS:
-        return None
-    text = _clean(ent.text)
-    if len(text) < 2 or not any(ch.isalpha() for ch in text):
-        return None
+        return []
     if ent.ent_id_:
-        return text, label, ent.ent_id_
+        return [(_clean(ent.text), label, ent.ent_id_)]
+    parts = _POSSESSIVE.split(ent.text) if label in {"ORG", "PERSON"} else [ent.text]
+    if label == "PERSON":
+        parts = parts[:1]
+    out = []
+    for part in parts:
+        mention = _mention(part, label, gazetteer)
+        if mention is not None:
+            out.append(mention)
+    return out
+
+
+def _mention(raw: str, label: str, gazetteer: Gazetteer) -> tuple[str, str, str] | None:
+    text = _clean(raw)
+    if label == "PERSON":
+        text = _strip_title(text, gazetteer.titles)
+    if len(text) < 2 or not any(ch.isalpha() for ch in text) or text in gazetteer.ignore:
+        return None
     if label == "NORP" and text in gazetteer.demonyms:
         return text, "GPE", gazetteer.demonyms[text]
     return text, label, gazetteer.aliases.get(text, text)
+
+
+def _strip_title(text: str, titles: frozenset[str]) -> str:
+    """ "Sergeant Miguel Barajas" -> "Miguel Barajas"; a bare title stays as it is."""
+    words = text.split()
+    for n in range(min(3, len(words) - 1), 0, -1):
+        if " ".join(words[:n]) in titles:
+            return " ".join(words[n:])
+    return text
 
 
 def _clean(text: str) -> str:
@@ -187,8 +225,14 @@ def _clean(text: str) -> str:
 
 
 def _resolve_surnames(mentions: Iterable[tuple[str, str, str]]) -> list[tuple[str, str, str]]:
-    """A single-word PERSON/ORG/GPE that is the last name of a full PERSON in the doc becomes it."""
+    """A single-word PERSON/ORG/GPE that is the last name of a full PERSON in the doc becomes it.
+
+    Also, a name the model called PERSON once is a PERSON wherever it recurs in the document
+    as ORG ("Eddie Jones said ..." then "Eddie Jones's side" read as a team).
+    """
     mentions = list(mentions)
+    people = {canonical for _t, label, canonical in mentions if label == "PERSON"}
+    mentions = [(t, "PERSON" if label == "ORG" and c in people else label, c) for t, label, c in mentions]
     full_names: dict[str, str] = {}
     for _text, label, canonical in mentions:
         parts = canonical.split()

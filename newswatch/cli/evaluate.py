@@ -23,7 +23,11 @@ JsonOption = Annotated[bool, typer.Option("--json", help="print JSON instead of 
 
 def _harness(ctx: typer.Context, name: str) -> Any:
     import importlib
+    import sys
 
+    checkout = Path(__file__).resolve().parents[2]  # newswatch/cli/evaluate.py -> repository root
+    if (checkout / "eval" / "__init__.py").is_file() and str(checkout) not in sys.path:
+        sys.path.append(str(checkout))  # an editable install: the harness sits beside the package
     try:
         return importlib.import_module(f"eval.{name}")
     except ModuleNotFoundError as exc:

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:  # the eval/ harness is a top-level folder of the checkout, not installed
+    sys.path.append(str(ROOT))
 
 from processors import Classifier, EntityExtractor, load_classifier
 

@@ -88,3 +88,19 @@ def test_entities_from_doc_drops_unkept_labels(extractor: EntityExtractor) -> No
     doc = extractor.nlp("On Friday India paid $5 billion for five units.")
     labels = {e.label for e in entities_from_doc(doc, extractor.gazetteer)}
     assert labels == {"GPE"}
+
+
+@pytest.mark.parametrize(
+    ("text", "label", "canonical"),
+    [
+        pytest.param("Senior Master Sergeant Miguel Barajas led the exercise.", "PERSON", "Miguel Barajas",
+                     id="rank-stripped"),
+        pytest.param("REDSTONE ARSENAL, Ala. - The contract was signed on Monday.", "GPE", "Alabama",
+                     id="ap-state-abbreviation"),
+        pytest.param("Airmen from the wing flew to Germany.", "GPE", "Germany", id="airmen-ignored"),
+    ],
+)
+def test_issue4_normalisation(extractor: EntityExtractor, text: str, label: str, canonical: str) -> None:
+    found = {(e.canonical, e.label) for e in extractor.extract(text)}
+    assert (canonical, label) in found
+    assert not {c for c, _ in found} & {"Airmen", "Sergeant Miguel Barajas", "Ala."}
