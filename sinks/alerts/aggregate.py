@@ -55,7 +55,9 @@ class Aggregator:
         """When this rule started watching the stream (set on the first batch it sees)."""
         return _dt(self.state.first_mark(rule.name, "watch", "", _ts(t)))
 
-    def on_match(self, rule: Rule, article: EnrichedArticle, terms: tuple[str, ...]) -> list[AlertRecord]:
+    def on_match(
+        self, rule: Rule, article: EnrichedArticle, terms: tuple[str, ...]
+    ) -> list[AlertRecord]:
         """Alerts this match causes (often none)."""
         if rule.type == "frequency":
             return self._windowed(rule, article, terms, spike=False)
@@ -78,7 +80,9 @@ class Aggregator:
         self.state.set_mark(rule.name, "fired", key, t)
         return False
 
-    def _windowed(self, rule: Rule, article: EnrichedArticle, terms: tuple[str, ...], *, spike: bool) -> list[AlertRecord]:
+    def _windowed(
+        self, rule: Rule, article: EnrichedArticle, terms: tuple[str, ...], *, spike: bool
+    ) -> list[AlertRecord]:
         assert rule.window is not None
         when = event_time(article)
         t, window = _ts(when), rule.window.total_seconds()
@@ -93,7 +97,9 @@ class Aggregator:
                 base = rule.baseline.total_seconds()
                 if t - _ts(self.watch(rule, when)) < window + base:
                     continue
-                expected = self.state.count(rule.name, key, t - window - base, t - window) * window / base
+                expected = (
+                    self.state.count(rule.name, key, t - window - base, t - window) * window / base
+                )
                 if current < rule.min_count or current < rule.factor * expected:
                     continue
             elif current < (rule.threshold or 1):
@@ -101,28 +107,53 @@ class Aggregator:
             if self._refire_blocked(rule, key, t, rule.throttle or rule.window):
                 continue
             ids = tuple(self.state.recent_articles(rule.name, key, t - window, t))
-            what = f"{current} matches in {rule.window}" + (f" (baseline {expected:.1f})" if expected is not None else "")
-            out.append(AlertRecord(
-                alert_id=alert_id(rule.name, key, str(t)), rule=rule.name, rule_type=rule.type,
-                message=f"{rule.name}: {what}" + (f" for {key}" if key else ""), event_time=when,
-                matched_terms=terms, key=key, count=current, baseline=expected, window_s=window, article_ids=ids,
-                **article_fields(article),  # type: ignore[arg-type]
-            ))
+            what = f"{current} matches in {rule.window}" + (
+                f" (baseline {expected:.1f})" if expected is not None else ""
+            )
+            out.append(
+                AlertRecord(
+                    alert_id=alert_id(rule.name, key, str(t)),
+                    rule=rule.name,
+                    rule_type=rule.type,
+                    message=f"{rule.name}: {what}" + (f" for {key}" if key else ""),
+                    event_time=when,
+                    matched_terms=terms,
+                    key=key,
+                    count=current,
+                    baseline=expected,
+                    window_s=window,
+                    article_ids=ids,
+                    **article_fields(article),  # type: ignore[arg-type]
+                )
+            )
         return out
 
-    def _new_term(self, rule: Rule, article: EnrichedArticle, terms: tuple[str, ...]) -> list[AlertRecord]:
+    def _new_term(
+        self, rule: Rule, article: EnrichedArticle, terms: tuple[str, ...]
+    ) -> list[AlertRecord]:
         when = event_time(article)
         started = self.watch(rule, when)
-        fresh = [name for name in group_keys(rule.term_field, article)
-                 if self.state.new_term(rule.name, text.normalize(name).strip(), _ts(when))]
+        fresh = [
+            name
+            for name in group_keys(rule.term_field, article)
+            if self.state.new_term(rule.name, text.normalize(name).strip(), _ts(when))
+        ]
         if not fresh or when < started + rule.warmup:
             return []
-        return [AlertRecord(
-            alert_id=alert_id(rule.name, article.article_id), rule=rule.name, rule_type=rule.type,
-            message=f"{rule.name}: first time seen: {', '.join(fresh)}", event_time=when, matched_terms=terms,
-            key=", ".join(fresh), count=len(fresh), article_ids=(article.article_id,),
-            **article_fields(article),  # type: ignore[arg-type]
-        )]
+        return [
+            AlertRecord(
+                alert_id=alert_id(rule.name, article.article_id),
+                rule=rule.name,
+                rule_type=rule.type,
+                message=f"{rule.name}: first time seen: {', '.join(fresh)}",
+                event_time=when,
+                matched_terms=terms,
+                key=", ".join(fresh),
+                count=len(fresh),
+                article_ids=(article.article_id,),
+                **article_fields(article),  # type: ignore[arg-type]
+            )
+        ]
 
     def tick(self, rules: list[Rule], now: datetime) -> list[AlertRecord]:
         """Flatline checks at `now` (stream time per batch, or wall time from a timer)."""
@@ -135,10 +166,16 @@ class Aggregator:
             if _ts(now) - last < rule.window.total_seconds():
                 continue
             self.state.set_mark(name, "seen", key, last, 1)
-            out.append(AlertRecord(
-                alert_id=alert_id(name, key, str(last)), rule=name, rule_type="flatline", event_time=now,
-                message=f"{name}: nothing since {_dt(last):%Y-%m-%d %H:%M} UTC ({rule.window} window)"
-                + (f" for {key}" if key else ""),
-                key=key, window_s=rule.window.total_seconds(),
-            ))
+            out.append(
+                AlertRecord(
+                    alert_id=alert_id(name, key, str(last)),
+                    rule=name,
+                    rule_type="flatline",
+                    event_time=now,
+                    message=f"{name}: nothing since {_dt(last):%Y-%m-%d %H:%M} UTC ({rule.window} window)"
+                    + (f" for {key}" if key else ""),
+                    key=key,
+                    window_s=rule.window.total_seconds(),
+                )
+            )
         return out

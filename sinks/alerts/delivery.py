@@ -49,10 +49,13 @@ class Secrets:
 
     def expand(self, template: str, channel: str) -> str:
         """Fill placeholders; raises ConfigError naming the missing variable (never its value)."""
+
         def fill(found: re.Match[str]) -> str:
             name = found.group(1)
             if name not in self._values:
-                raise ConfigError(f"channel {channel!r} needs ${{{name}}}: set the environment variable or add it to the secrets file")
+                raise ConfigError(
+                    f"channel {channel!r} needs ${{{name}}}: set the environment variable or add it to the secrets file"
+                )
             self._used.add(self._values[name])
             return self._values[name]
 
@@ -92,8 +95,13 @@ class Notifier:
     """Queues notifications for alerts and sends the due ones."""
 
     def __init__(
-        self, state: AlertState, channels: Mapping[str, ChannelSpec], secrets: Secrets, *,
-        clock: Callable[[], datetime] = utcnow, http: httpx.Client | None = None,
+        self,
+        state: AlertState,
+        channels: Mapping[str, ChannelSpec],
+        secrets: Secrets,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        http: httpx.Client | None = None,
     ) -> None:
         self.state = state
         self.channels = dict(channels)
@@ -114,7 +122,11 @@ class Notifier:
             due = math.floor(due / step) * step + step
         payload = alert.model_copy(update={"channels": rule.channels}).model_dump_json()
         for channel in rule.channels:
-            grp = f"digest:{rule.name}:{channel}:{due:.0f}" if period is not None else f"alert:{alert.alert_id}:{channel}"
+            grp = (
+                f"digest:{rule.name}:{channel}:{due:.0f}"
+                if period is not None
+                else f"alert:{alert.alert_id}:{channel}"
+            )
             self.state.enqueue(rule.name, channel, grp, due, payload)
         return alert.model_copy(update={"channels": rule.channels})
 
@@ -145,7 +157,9 @@ class Notifier:
             self._send_group(items, at, send or self.send, report)
         return report
 
-    def _send_group(self, items: list[OutboxItem], at: float, send: Sender, report: DeliveryReport) -> None:
+    def _send_group(
+        self, items: list[OutboxItem], at: float, send: Sender, report: DeliveryReport
+    ) -> None:
         first = items[0]
         ids = [i.id for i in items]
         alerts = [AlertRecord.model_validate_json(i.payload) for i in items]
@@ -158,11 +172,19 @@ class Notifier:
             if first.attempts + 1 >= MAX_ATTEMPTS:
                 self.state.finish(ids, "dead", message)
                 report.dead += len(ids)
-                log.error("alert notification given up", extra={"channel": _name(first.channel), "rule": first.rule, "error": message})
+                log.error(
+                    "alert notification given up",
+                    extra={"channel": _name(first.channel), "rule": first.rule, "error": message},
+                )
             else:
-                self.state.finish(ids, "pending", message, retry_at=at + min(30 * 2 ** first.attempts, 3600))
+                self.state.finish(
+                    ids, "pending", message, retry_at=at + min(30 * 2**first.attempts, 3600)
+                )
                 report.retried += len(ids)
-                log.warning("alert notification failed, will retry", extra={"channel": _name(first.channel), "rule": first.rule, "error": message})
+                log.warning(
+                    "alert notification failed, will retry",
+                    extra={"channel": _name(first.channel), "rule": first.rule, "error": message},
+                )
             return
         self.state.finish(ids, "sent")
         report.sent += len(ids)
@@ -173,15 +195,20 @@ class Notifier:
         title, body = render(alerts)
         if spec.type == "webhook":
             headers = {k: self.secrets.expand(v, _name(channel)) for k, v in spec.headers.items()}
-            payload: dict[str, Any] = {"title": title, "digest": len(alerts) > 1,
-                                       "alerts": [json.loads(a.model_dump_json()) for a in alerts]}
+            payload: dict[str, Any] = {
+                "title": title,
+                "digest": len(alerts) > 1,
+                "alerts": [json.loads(a.model_dump_json()) for a in alerts],
+            }
             response = self.http.post(url, json=payload, headers=headers, timeout=spec.timeout_s)
             if response.status_code >= 300:
                 raise RuntimeError(f"webhook answered HTTP {response.status_code}")
             return
         notifier = apprise.Apprise()
         if not notifier.add(url):
-            raise ConfigError(f"apprise does not understand the URL of channel {_name(channel)!r} ({mask_url(url)})")
+            raise ConfigError(
+                f"apprise does not understand the URL of channel {_name(channel)!r} ({mask_url(url)})"
+            )
         if not notifier.notify(title=title, body=body):
             raise RuntimeError(f"apprise could not deliver to {mask_url(url)}")
 

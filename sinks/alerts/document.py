@@ -35,9 +35,11 @@ class ArticleView:
     all_text: str = ""
 
     @classmethod
-    def of(cls, article: EnrichedArticle) -> "ArticleView":
+    def of(cls, article: EnrichedArticle) -> ArticleView:
         body = article.text if article.text != article.summary else ""
-        entities = [(e.label, text.normalize(e.canonical), text.normalize(e.text)) for e in article.entities]
+        entities = [
+            (e.label, text.normalize(e.canonical), text.normalize(e.text)) for e in article.entities
+        ]
         sections = {
             "title": text.normalize(article.title),
             "summary": text.normalize(article.summary),
@@ -47,10 +49,19 @@ class ArticleView:
             "feed": text.normalize(article.feed_url),
         }
         topics = frozenset(
-            name for t in article.topics for name in (text.normalize(t.label).strip(), text.normalize(t.iptc_code).strip())
+            name
+            for t in article.topics
+            for name in (text.normalize(t.label).strip(), text.normalize(t.iptc_code).strip())
         )
         all_text = "\x00".join(sections[s] for s in TEXT_FIELDS)
-        return cls(article, sections, entities, topics, text.normalize(article.language).strip(), all_text=all_text)
+        return cls(
+            article,
+            sections,
+            entities,
+            topics,
+            text.normalize(article.language).strip(),
+            all_text=all_text,
+        )
 
 
 def compile_node(node: Node, indexed: bool = False) -> Predicate:
@@ -144,7 +155,9 @@ def _labelled_entity(term: Term, indexed: bool) -> Predicate:
         return lambda v: any(lab == label for lab, _, _ in v.entities)
     if term.wildcard:
         regex = text.wildcard_regex(list(term.parts))
-        return lambda v: any(lab == label and (regex.search(c) or regex.search(t)) for lab, c, t in v.entities)
+        return lambda v: any(
+            lab == label and (regex.search(c) or regex.search(t)) for lab, c, t in v.entities
+        )
     key = term.key
 
     def labelled(v: ArticleView) -> bool:

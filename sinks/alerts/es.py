@@ -14,8 +14,12 @@ from typing import Any
 from sinks.alerts.query import TEXT_FIELDS, And, MatchAll, Node, Not, Or, ParsedQuery, Term
 
 _ENTITY_FIELDS = {
-    "PERSON": "entities_person", "ORG": "entities_org", "GPE": "entities_gpe", "LOC": "entities_loc",
-    "NORP": "entities_norp", "EVENT": "entities_event",
+    "PERSON": "entities_person",
+    "ORG": "entities_org",
+    "GPE": "entities_gpe",
+    "LOC": "entities_loc",
+    "NORP": "entities_norp",
+    "EVENT": "entities_event",
 }
 _OTHER_ENTITIES = "entities_other"
 
@@ -38,14 +42,23 @@ def _node(node: Node) -> dict[str, Any]:
 
 
 def _any(clauses: list[dict[str, Any]]) -> dict[str, Any]:
-    return clauses[0] if len(clauses) == 1 else {"bool": {"should": clauses, "minimum_should_match": 1}}
+    return (
+        clauses[0]
+        if len(clauses) == 1
+        else {"bool": {"should": clauses, "minimum_should_match": 1}}
+    )
 
 
 def _text(fields: tuple[str, ...], term: Term) -> dict[str, Any]:
     if term.exists:
         return _any([{"exists": {"field": f}} for f in fields])
     if term.wildcard:
-        return _any([{"wildcard": {f: {"value": " ".join(term.parts), "case_insensitive": True}}} for f in fields])
+        return _any(
+            [
+                {"wildcard": {f: {"value": " ".join(term.parts), "case_insensitive": True}}}
+                for f in fields
+            ]
+        )
     phrase = " ".join(term.parts)
     return _any([{"match_phrase": {f: phrase}} for f in fields])
 
@@ -60,7 +73,9 @@ def _keyword_words(field: str, term: Term) -> dict[str, Any]:
     else:
         escaped = value.replace("\\", "\\\\").replace("*", "\\*").replace("?", "\\?")
         patterns = [f"* {escaped}", f"{escaped} *", f"* {escaped} *"]
-    clauses: list[dict[str, Any]] = [] if term.wildcard else [{"term": {field: {"value": value, "case_insensitive": True}}}]
+    clauses: list[dict[str, Any]] = (
+        [] if term.wildcard else [{"term": {field: {"value": value, "case_insensitive": True}}}]
+    )
     clauses += [{"wildcard": {field: {"value": p, "case_insensitive": True}}} for p in patterns]
     return _any(clauses)
 
@@ -73,7 +88,12 @@ def _term(term: Term) -> dict[str, Any]:
     if term.field == "topic":
         value = " ".join(term.parts) if term.wildcard else term.value.lower()
         kind = "wildcard" if term.wildcard else "term"
-        return _any([{kind: {f: {"value": value, "case_insensitive": True}}} for f in ("topics.label", "topics.iptc_code")])
+        return _any(
+            [
+                {kind: {f: {"value": value, "case_insensitive": True}}}
+                for f in ("topics.label", "topics.iptc_code")
+            ]
+        )
     if term.field == "lang":
         return {"prefix": {"language": {"value": term.value.lower(), "case_insensitive": True}}}
     if term.field == "outlet":

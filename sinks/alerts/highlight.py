@@ -9,7 +9,6 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict
 
 from newswatch import Entity
-
 from sinks.alerts import text
 from sinks.alerts.document import ArticleView, compile_term
 from sinks.alerts.query import TEXT_FIELDS, And, Node, Not, Or, Term
@@ -53,14 +52,31 @@ def _term_highlights(term: Term, view: ArticleView) -> list[Highlight]:
     shown = term.display()
     if term.field == "topic":
         wanted = " ".join(term.parts)
-        labels = [t for t in article.topics if term.exists or term.wildcard or wanted in {
-            text.normalize(t.label).strip(), text.normalize(t.iptc_code).strip()}]
-        return [Highlight(term=shown, field="topic", snippet=f"{t.label} ({', '.join(t.evidence)})") for t in labels[:1]]
+        labels = [
+            t
+            for t in article.topics
+            if term.exists
+            or term.wildcard
+            or wanted in {text.normalize(t.label).strip(), text.normalize(t.iptc_code).strip()}
+        ]
+        return [
+            Highlight(term=shown, field="topic", snippet=f"{t.label} ({', '.join(t.evidence)})")
+            for t in labels[:1]
+        ]
     if term.field == "entity":
-        names = [e for e in article.entities if (term.label is None or e.label == term.label) and _entity_matches(term, e)]
-        return [Highlight(term=shown, field=f"entity.{e.label.lower()}", snippet=e.canonical) for e in names[:3]]
+        names = [
+            e
+            for e in article.entities
+            if (term.label is None or e.label == term.label) and _entity_matches(term, e)
+        ]
+        return [
+            Highlight(term=shown, field=f"entity.{e.label.lower()}", snippet=e.canonical)
+            for e in names[:3]
+        ]
     if term.field in {"lang", "outlet", "feed"}:
-        value = {"lang": article.language, "outlet": article.outlet, "feed": article.feed_url}[term.field]
+        value = {"lang": article.language, "outlet": article.outlet, "feed": article.feed_url}[
+            term.field
+        ]
         return [Highlight(term=shown, field=term.field, snippet=value)]
     fields = TEXT_FIELDS if term.field == "default" else (term.field,)
     out: list[Highlight] = []

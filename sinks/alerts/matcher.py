@@ -62,7 +62,11 @@ def _cost(options: frozenset[Anchor]) -> float:
     """Guess how often a set of anchors fires: topics and short words often, phrases rarely."""
     total = 0.0
     for kind, value in options:
-        total += 50.0 if kind in {"topic", "common"} else 1.0 + 20.0 / (len(value) * (value.count(" ") or 1))
+        total += (
+            50.0
+            if kind in {"topic", "common"}
+            else 1.0 + 20.0 / (len(value) * (value.count(" ") or 1))
+        )
     return total
 
 
@@ -80,7 +84,9 @@ class CompiledQuery:
 def compile_query(name: str, query: ParsedQuery) -> CompiledQuery:
     """Compile one rule's query."""
     root = query.root
-    return CompiledQuery(name, query, compile_node(root, indexed=True), compile_node(root), anchors(root))
+    return CompiledQuery(
+        name, query, compile_node(root, indexed=True), compile_node(root), anchors(root)
+    )
 
 
 class Matcher:
@@ -94,7 +100,11 @@ class Matcher:
         self._by_topic: dict[str, list[int]] = defaultdict(list)
         keys: set[str] = set()
         for index, compiled in enumerate(self.queries):
-            keys.update(t.key for t, _ in iter_terms(compiled.query.root) if not t.exists and t.field != "topic")
+            keys.update(
+                t.key
+                for t, _ in iter_terms(compiled.query.root)
+                if not t.exists and t.field != "topic"
+            )
             if compiled.anchors is None:
                 self.always.append(index)
                 continue

@@ -22,10 +22,25 @@ from sinks.alerts import text
 
 TEXT_FIELDS = ("title", "summary", "text")
 FIELDS = ("default", *TEXT_FIELDS, "topic", "entity", "outlet", "lang", "feed")
-FIELD_ALIASES = {"language": "lang", "body": "text", "entities": "entity", "topics": "topic", "*": "default"}
+FIELD_ALIASES = {
+    "language": "lang",
+    "body": "text",
+    "entities": "entity",
+    "topics": "topic",
+    "*": "default",
+}
 ENTITY_LABELS = {
-    "person": "PERSON", "org": "ORG", "gpe": "GPE", "loc": "LOC", "norp": "NORP", "event": "EVENT",
-    "product": "PRODUCT", "fac": "FAC", "law": "LAW", "work_of_art": "WORK_OF_ART", "language": "LANGUAGE",
+    "person": "PERSON",
+    "org": "ORG",
+    "gpe": "GPE",
+    "loc": "LOC",
+    "norp": "NORP",
+    "event": "EVENT",
+    "product": "PRODUCT",
+    "fac": "FAC",
+    "law": "LAW",
+    "work_of_art": "WORK_OF_ART",
+    "language": "LANGUAGE",
 }
 _EXPECTED_TERM = 'expected a word, a "phrase", a field:value or "(" here'
 
@@ -43,7 +58,9 @@ class QueryError(ValueError):
         """The problem, then the query with a caret under the position (when known)."""
         if self.position is None:
             return self.problem
-        return f"{self.problem} (position {self.position})\n  {self.query}\n  {' ' * self.position}^"
+        return (
+            f"{self.problem} (position {self.position})\n  {self.query}\n  {' ' * self.position}^"
+        )
 
 
 @dataclass(frozen=True)
@@ -79,17 +96,17 @@ class Term:
 
 @dataclass(frozen=True)
 class And:
-    children: tuple["Node", ...]
+    children: tuple[Node, ...]
 
 
 @dataclass(frozen=True)
 class Or:
-    children: tuple["Node", ...]
+    children: tuple[Node, ...]
 
 
 @dataclass(frozen=True)
 class Not:
-    child: "Node"
+    child: Node
 
 
 @dataclass(frozen=True)
@@ -112,12 +129,16 @@ class ParsedQuery:
 def parse_query(source: str) -> ParsedQuery:
     """Parse and check a query; raises QueryError pointing at the problem."""
     if not source.strip():
-        raise QueryError(source, 0, 'empty query: write words, "phrases" or field:value, e.g. topic:defence')
+        raise QueryError(
+            source, 0, 'empty query: write words, "phrases" or field:value, e.g. topic:defence'
+        )
     _check_balance(source)
     try:
         tree = luqum_parse(source)
     except IllegalCharacterError as exc:
-        raise QueryError(source, _position(exc, source), "illegal character: " + _EXPECTED_TERM) from None
+        raise QueryError(
+            source, _position(exc, source), "illegal character: " + _EXPECTED_TERM
+        ) from None
     except ParseError as exc:
         raise _syntax_error(source, exc) from None
     warnings: list[str] = []
@@ -147,7 +168,9 @@ def _check_balance(source: str) -> None:
             opened.pop()
         i += 1
     if quote is not None:
-        raise QueryError(source, quote, 'unterminated phrase: expected a closing " for the quote opened here')
+        raise QueryError(
+            source, quote, 'unterminated phrase: expected a closing " for the quote opened here'
+        )
     if opened:
         raise QueryError(source, opened[-1], 'unclosed group: expected ")" for the "(" opened here')
 
@@ -160,7 +183,12 @@ def _position(exc: Exception, source: str) -> int:
 def _syntax_error(source: str, exc: Exception) -> QueryError:
     found = re.search(r"unexpected\s+'(.*)' at position (\d+)", str(exc))
     if found is None:
-        return QueryError(source, len(source), "unexpected end of query: " + _EXPECTED_TERM.replace(" here", " after the last operator or field"))
+        return QueryError(
+            source,
+            len(source),
+            "unexpected end of query: "
+            + _EXPECTED_TERM.replace(" here", " after the last operator or field"),
+        )
     token, position = found.group(1), int(found.group(2))
     if token in {"AND", "OR", "NOT"}:
         return QueryError(source, position, f"unexpected operator {token}: {_EXPECTED_TERM}")
@@ -174,19 +202,29 @@ def _field_of(name: str, source: str, position: int) -> tuple[str, str | None]:
         label = lowered.split(".", 1)[1]
         if label not in ENTITY_LABELS:
             known = ", ".join(f"entity.{k}" for k in ENTITY_LABELS)
-            raise QueryError(source, position, f"unknown entity label {label!r}: expected one of {known}")
+            raise QueryError(
+                source, position, f"unknown entity label {label!r}: expected one of {known}"
+            )
         return "entity", ENTITY_LABELS[label]
     if lowered not in FIELDS or lowered == "default":
         known = ", ".join(f"{f}:" for f in FIELDS if f != "default")
-        raise QueryError(source, position, f"unknown field {name!r}: expected one of {known} or entity.<label>:")
+        raise QueryError(
+            source, position, f"unknown field {name!r}: expected one of {known} or entity.<label>:"
+        )
     return lowered, None
 
 
-def _convert(node: lq.Item, source: str, scope: tuple[str, str | None] | None, warnings: list[str]) -> Node:
+def _convert(
+    node: lq.Item, source: str, scope: tuple[str, str | None] | None, warnings: list[str]
+) -> Node:
     pos = getattr(node, "pos", None) or 0
     if isinstance(node, lq.SearchField):
         if scope is not None:
-            raise QueryError(source, pos, "a field inside a field: expected a plain value or (group) after the first field")
+            raise QueryError(
+                source,
+                pos,
+                "a field inside a field: expected a plain value or (group) after the first field",
+            )
         if node.name == "*":
             return _convert(node.expr, source, ("default", None), warnings)
         return _convert(node.expr, source, _field_of(node.name, source, pos), warnings)
@@ -197,7 +235,9 @@ def _convert(node: lq.Item, source: str, scope: tuple[str, str | None] | None, w
         if isinstance(node, lq.UnknownOperation):
             for child in children:
                 if isinstance(child, lq.Word) and child.value in {"and", "or", "not"}:
-                    warnings.append(f"lowercase {child.value!r} at position {child.pos} is searched as a word; write {child.value.upper()} for the operator")
+                    warnings.append(
+                        f"lowercase {child.value!r} at position {child.pos} is searched as a word; write {child.value.upper()} for the operator"
+                    )
         return And(_flat(And, [_convert(c, source, scope, warnings) for c in children]))
     if isinstance(node, lq.OrOperation):
         return Or(_flat(Or, [_convert(c, source, scope, warnings) for c in node.children]))
@@ -218,10 +258,12 @@ def _convert(node: lq.Item, source: str, scope: tuple[str, str | None] | None, w
     for kind, message in unsupported.items():
         if isinstance(node, kind):
             raise QueryError(source, pos, message)
-    raise QueryError(source, pos, f"{type(node).__name__} is not supported in alert rules: {_EXPECTED_TERM}")
+    raise QueryError(
+        source, pos, f"{type(node).__name__} is not supported in alert rules: {_EXPECTED_TERM}"
+    )
 
 
-def _flat(kind: type[And] | type[Or], children: list[Node]) -> tuple[Node, ...]:
+def _flat(kind: type[And | Or], children: list[Node]) -> tuple[Node, ...]:
     """(a AND b) AND c -> AND(a, b, c): same meaning, shallower tree, simpler ES bodies."""
     out: list[Node] = []
     for child in children:
@@ -238,8 +280,20 @@ def _term(node: lq.Word | lq.Phrase, source: str, scope: tuple[str, str | None],
     wildcard = not phrase and any(ch in raw for ch in "*?")
     parts = text.wildcard_tokens(raw) if wildcard else text.tokens(raw)
     if not parts:
-        raise QueryError(source, pos, f"term {raw!r} has no letters or digits: {_EXPECTED_TERM} (operators are AND, OR, NOT)")
-    return Term(field=name, value=raw, phrase=phrase, label=label, position=pos, parts=tuple(parts), wildcard=wildcard)
+        raise QueryError(
+            source,
+            pos,
+            f"term {raw!r} has no letters or digits: {_EXPECTED_TERM} (operators are AND, OR, NOT)",
+        )
+    return Term(
+        field=name,
+        value=raw,
+        phrase=phrase,
+        label=label,
+        position=pos,
+        parts=tuple(parts),
+        wildcard=wildcard,
+    )
 
 
 def iter_terms(node: Node, negated: bool = False) -> list[tuple[Term, bool]]:

@@ -41,8 +41,12 @@ class AlertRecord(BaseModel):
     window_s: float | None = None
     article_ids: tuple[str, ...] = ()
     live: bool = True
-    channels: tuple[str, ...] = Field(default=(), description="channels the notification was queued for")
-    suppressed: str = Field(default="", description="why nothing was queued: silenced, throttled, replay, no-channels")
+    channels: tuple[str, ...] = Field(
+        default=(), description="channels the notification was queued for"
+    )
+    suppressed: str = Field(
+        default="", description="why nothing was queued: silenced, throttled, replay, no-channels"
+    )
 
     def to_bytes(self) -> bytes:
         """JSON bytes for the bus."""
@@ -52,8 +56,11 @@ class AlertRecord(BaseModel):
 def article_fields(article: EnrichedArticle) -> dict[str, object]:
     """The article part of an alert."""
     return {
-        "article_id": article.article_id, "title": article.title, "url": article.url or article.original_url,
-        "outlet": article.outlet, "published_at": article.published_at,
+        "article_id": article.article_id,
+        "title": article.title,
+        "url": article.url or article.original_url,
+        "outlet": article.outlet,
+        "published_at": article.published_at,
     }
 
 

@@ -25,7 +25,15 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
 
 from newswatch import ConfigError
 from sinks.alerts.matcher import CompiledQuery, compile_query
@@ -37,7 +45,7 @@ DIGESTS = {"hourly": timedelta(hours=1), "daily": timedelta(days=1)}
 
 
 def parse_duration(value: object) -> object:
-    """"90s", "15m", "1h", "2d", "1w", or seconds as a number; anything else is left to pydantic."""
+    """ "90s", "15m", "1h", "2d", "1w", or seconds as a number; anything else is left to pydantic."""
     if isinstance(value, int | float) and not isinstance(value, bool):
         return timedelta(seconds=value)
     if isinstance(value, str):
@@ -48,7 +56,17 @@ def parse_duration(value: object) -> object:
 
 
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
-GroupKey = Literal["none", "entity", "entity.person", "entity.org", "entity.gpe", "entity.loc", "outlet", "feed", "lang"]
+GroupKey = Literal[
+    "none",
+    "entity",
+    "entity.person",
+    "entity.org",
+    "entity.gpe",
+    "entity.loc",
+    "outlet",
+    "feed",
+    "lang",
+]
 RuleType = Literal["match", "frequency", "spike", "new_term", "flatline"]
 
 
@@ -75,7 +93,9 @@ class Rule(BaseModel):
     enabled: bool = True
     channels: tuple[str, ...] = ()
     group_by: GroupKey = "none"
-    throttle: Duration | None = Field(default=None, description="realert at most once per period per key")
+    throttle: Duration | None = Field(
+        default=None, description="realert at most once per period per key"
+    )
     digest: Literal["hourly", "daily"] | Duration | None = None
     silence_until: AwareDatetime | None = None
     window: Duration | None = None
@@ -83,17 +103,30 @@ class Rule(BaseModel):
     baseline: Duration | None = None
     factor: float = Field(default=3.0, gt=1.0)
     min_count: int = Field(default=3, ge=1)
-    term_field: Literal["entity", "entity.person", "entity.org", "entity.gpe", "entity.loc"] = "entity"
+    term_field: Literal["entity", "entity.person", "entity.org", "entity.gpe", "entity.loc"] = (
+        "entity"
+    )
     warmup: Duration = timedelta(0)
 
     @model_validator(mode="after")
-    def _type_needs(self) -> "Rule":
-        needs = {"frequency": ("window", "threshold"), "spike": ("window", "baseline"), "flatline": ("window",)}
+    def _type_needs(self) -> Rule:
+        needs = {
+            "frequency": ("window", "threshold"),
+            "spike": ("window", "baseline"),
+            "flatline": ("window",),
+        }
         missing = [name for name in needs.get(self.type, ()) if getattr(self, name) is None]
         if missing:
             raise ValueError(f"a {self.type} rule needs {' and '.join(missing)} (e.g. window: 1h)")
-        if self.type == "spike" and self.baseline is not None and self.window is not None and self.baseline < self.window:
-            raise ValueError("baseline must be at least as long as window (e.g. window: 1h, baseline: 24h)")
+        if (
+            self.type == "spike"
+            and self.baseline is not None
+            and self.window is not None
+            and self.baseline < self.window
+        ):
+            raise ValueError(
+                "baseline must be at least as long as window (e.g. window: 1h, baseline: 24h)"
+            )
         return self
 
     @property
@@ -144,7 +177,9 @@ def read_document(path: Path) -> dict[str, Any]:
     if doc is None:
         return {}
     if not isinstance(doc, dict):
-        raise ConfigError(f"alert rules file {path} must be a mapping with 'rules:' (and optional 'channels:')")
+        raise ConfigError(
+            f"alert rules file {path} must be a mapping with 'rules:' (and optional 'channels:')"
+        )
     return doc
 
 
@@ -152,7 +187,9 @@ def write_document(path: Path, doc: dict[str, Any]) -> None:
     """Write atomically (temp file + rename), so a running stage never reads half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     body = yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=120)
-    with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent, delete=False, suffix=".tmp") as tmp:
+    with tempfile.NamedTemporaryFile(
+        "w", encoding="utf-8", dir=path.parent, delete=False, suffix=".tmp"
+    ) as tmp:
         tmp.write(body)
     os.replace(tmp.name, path)
 
@@ -167,14 +204,20 @@ def build_book(doc: dict[str, Any], base: Path = Path(".")) -> RuleBook:
     book = RuleBook()
     for name, spec in (doc.get("channels") or {}).items():
         try:
-            book.channels[str(name)] = ChannelSpec.model_validate(spec if isinstance(spec, dict) else {"url": spec})
+            book.channels[str(name)] = ChannelSpec.model_validate(
+                spec if isinstance(spec, dict) else {"url": spec}
+            )
         except ValidationError as exc:
             book.problems.append(RuleProblem(f"channel {name}", _first_error(exc)))
     if doc.get("secrets_file"):
         book.secrets_file = base / str(doc["secrets_file"])
     seen: set[str] = set()
     for index, raw in enumerate(doc.get("rules") or []):
-        label = str(raw.get("name", f"rule #{index + 1}")) if isinstance(raw, dict) else f"rule #{index + 1}"
+        label = (
+            str(raw.get("name", f"rule #{index + 1}"))
+            if isinstance(raw, dict)
+            else f"rule #{index + 1}"
+        )
         try:
             loaded = validate_rule(raw, book.channels)
         except (ValidationError, QueryError, ValueError) as exc:
@@ -195,7 +238,9 @@ def validate_rule(raw: object, channels: dict[str, ChannelSpec]) -> LoadedRule:
     rule = Rule.model_validate(raw)
     for channel in rule.channels:
         if channel not in channels and "://" not in channel:
-            raise ValueError(f"unknown channel {channel!r}: define it under 'channels:' or give an apprise URL")
+            raise ValueError(
+                f"unknown channel {channel!r}: define it under 'channels:' or give an apprise URL"
+            )
     return LoadedRule(rule, compile_query(rule.name, parse_query(rule.query)))
 
 

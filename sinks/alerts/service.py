@@ -24,7 +24,16 @@ from pathlib import Path
 import httpx
 
 from newswatch import (
-    BatchResult, Bus, EnrichedArticle, Handler, Output, Settings, StageRunner, decode_batch, topics, utcnow,
+    BatchResult,
+    Bus,
+    EnrichedArticle,
+    Handler,
+    Output,
+    Settings,
+    StageRunner,
+    decode_batch,
+    topics,
+    utcnow,
 )
 from sinks.alerts.aggregate import Aggregator, event_time, group_keys
 from sinks.alerts.delivery import DeliveryReport, Notifier, Secrets
@@ -47,16 +56,30 @@ def match_alert(loaded: LoadedRule, article: EnrichedArticle, view: ArticleView)
     rule = loaded.rule
     key = ", ".join(group_keys(rule.group_by, article)) if rule.group_by != "none" else ""
     return AlertRecord(
-        alert_id=alert_id(rule.name, article.article_id), rule=rule.name, rule_type=rule.type,
-        message=f"{rule.name}: {article.title}", event_time=event_time(article), matched_terms=terms,
-        highlights=found, key=key, live=not article.replay_run, **article_fields(article),  # type: ignore[arg-type]
+        alert_id=alert_id(rule.name, article.article_id),
+        rule=rule.name,
+        rule_type=rule.type,
+        message=f"{rule.name}: {article.title}",
+        event_time=event_time(article),
+        matched_terms=terms,
+        highlights=found,
+        key=key,
+        live=not article.replay_run,
+        **article_fields(article),  # type: ignore[arg-type]
     )
 
 
 class AlertEngine:
     """Rules, their matcher and the state behind them; `process` is the stage's one step."""
 
-    def __init__(self, book: RuleBook, state: AlertState, notifier: Notifier, *, rules_path: Path | None = None) -> None:
+    def __init__(
+        self,
+        book: RuleBook,
+        state: AlertState,
+        notifier: Notifier,
+        *,
+        rules_path: Path | None = None,
+    ) -> None:
         self.state = state
         self.notifier = notifier
         self.aggregator = Aggregator(state)
@@ -68,7 +91,12 @@ class AlertEngine:
     def use(self, book: RuleBook) -> None:
         """Switch to a new set of rules (problems are logged; good rules always load)."""
         for problem in book.problems:
-            log.error("alert rule skipped: %s: %s", problem.name, problem.message.splitlines()[0], extra={"rule": problem.name})
+            log.error(
+                "alert rule skipped: %s: %s",
+                problem.name,
+                problem.message.splitlines()[0],
+                extra={"rule": problem.name},
+            )
         self.book = book
         self.loaded = [r for r in book.rules if r.rule.enabled]
         self.matcher = Matcher([r.compiled for r in self.loaded])
@@ -93,7 +121,9 @@ class AlertEngine:
         view = ArticleView.of(article)
         return [match_alert(self.loaded[i], article, view) for i in self.matcher.match(view)]
 
-    def process(self, articles: Sequence[EnrichedArticle], *, live: bool = True) -> list[AlertRecord]:
+    def process(
+        self, articles: Sequence[EnrichedArticle], *, live: bool = True
+    ) -> list[AlertRecord]:
         """Match, claim, aggregate, check flatlines and queue notifications; then send what is due."""
         if not articles:
             return []
@@ -106,7 +136,14 @@ class AlertEngine:
                         self.aggregator.watch(loaded.rule, start)
                 for article in articles:
                     out.extend(self._article(article, live))
-                out.extend(self._submit_all(self.aggregator.tick([r.rule for r in self.loaded], self._watermark(articles)), live))
+                out.extend(
+                    self._submit_all(
+                        self.aggregator.tick(
+                            [r.rule for r in self.loaded], self._watermark(articles)
+                        ),
+                        live,
+                    )
+                )
             if live:
                 self.flush()
             return out
@@ -120,11 +157,16 @@ class AlertEngine:
                 out.extend(self._fire(loaded, article, view, live))
             except sqlite3.Error:
                 raise
-            except Exception:  # noqa: BLE001 - one broken rule must not stop the others
-                log.exception("alert rule failed on an article", extra={"rule": loaded.rule.name, "article_id": article.article_id})
+            except Exception:
+                log.exception(
+                    "alert rule failed on an article",
+                    extra={"rule": loaded.rule.name, "article_id": article.article_id},
+                )
         return out
 
-    def _fire(self, loaded: LoadedRule, article: EnrichedArticle, view: ArticleView, live: bool) -> list[AlertRecord]:
+    def _fire(
+        self, loaded: LoadedRule, article: EnrichedArticle, view: ArticleView, live: bool
+    ) -> list[AlertRecord]:
         rule = loaded.rule
         if rule.type == "match":
             if not self.state.claim(rule.name, article.article_id, utcnow().timestamp()):
@@ -133,8 +175,14 @@ class AlertEngine:
         terms = tuple(dict.fromkeys(h.term for h in highlights(loaded.compiled.query.root, view)))
         alerts = self.aggregator.on_match(rule, article, terms)
         if rule.type == "new_term":
-            alerts = [a for a in alerts if self.state.claim(rule.name, article.article_id, utcnow().timestamp())]
-        return self._submit_all([a.model_copy(update={"live": not article.replay_run}) for a in alerts], live)
+            alerts = [
+                a
+                for a in alerts
+                if self.state.claim(rule.name, article.article_id, utcnow().timestamp())
+            ]
+        return self._submit_all(
+            [a.model_copy(update={"live": not article.replay_run}) for a in alerts], live
+        )
 
     def _submit_all(self, alerts: list[AlertRecord], live: bool) -> list[AlertRecord]:
         by_name = {r.rule.name: r.rule for r in self.loaded}
@@ -155,7 +203,12 @@ class AlertEngine:
         """
         with self._lock:
             with self.state.transaction():
-                out = self._submit_all(self.aggregator.tick([r.rule for r in self.loaded], now or self.notifier.clock()), live)
+                out = self._submit_all(
+                    self.aggregator.tick(
+                        [r.rule for r in self.loaded], now or self.notifier.clock()
+                    ),
+                    live,
+                )
             if live:
                 self.flush(now)
             return out
@@ -164,7 +217,12 @@ class AlertEngine:
         """Send due notifications (immediate ones and digests whose period ended)."""
         report = self.notifier.flush(now)
         if report.sent or report.retried or report.dead:
-            log.info("alert notifications: %d sent, %d to retry, %d given up", report.sent, report.retried, report.dead)
+            log.info(
+                "alert notifications: %d sent, %d to retry, %d given up",
+                report.sent,
+                report.retried,
+                report.dead,
+            )
         return report
 
     def close(self) -> None:
@@ -181,13 +239,19 @@ def _mtime(path: Path | None) -> float | None:
 
 
 def build_engine(
-    rules_path: Path, state_path: Path | str, *, env: Mapping[str, str],
-    clock: Callable[[], datetime] = utcnow, http: httpx.Client | None = None,
+    rules_path: Path,
+    state_path: Path | str,
+    *,
+    env: Mapping[str, str],
+    clock: Callable[[], datetime] = utcnow,
+    http: httpx.Client | None = None,
 ) -> AlertEngine:
     """An engine over a rules file and a state file (":memory:" for a backtest that keeps nothing)."""
     book = load_rules(rules_path)
     state = AlertState(state_path)
-    notifier = Notifier(state, book.channels, Secrets(env, book.secrets_file), clock=clock, http=http)
+    notifier = Notifier(
+        state, book.channels, Secrets(env, book.secrets_file), clock=clock, http=http
+    )
     return AlertEngine(book, state, notifier, rules_path=rules_path)
 
 
@@ -198,7 +262,9 @@ def make_alert_handler(engine: AlertEngine, *, live: bool = True) -> Handler:
         engine.reload_if_changed()
         good, dead = decode_batch(records, EnrichedArticle, STAGE)  # type: ignore[arg-type]
         alerts = engine.process([article for _, article in good], live=live)
-        return BatchResult(outputs=[Output(topics.ALERTS, a.alert_id, a.to_bytes()) for a in alerts], dead=dead)
+        return BatchResult(
+            outputs=[Output(topics.ALERTS, a.alert_id, a.to_bytes()) for a in alerts], dead=dead
+        )
 
     return handle
 
@@ -210,17 +276,26 @@ def rules_path_for(settings: Settings) -> Path:
 
 
 def alert_runner(
-    settings: Settings, bus: Bus, *, rules_path: Path | None = None, live: bool = True,
-    stop: threading.Event | None = None, env: Mapping[str, str] | None = None,
+    settings: Settings,
+    bus: Bus,
+    *,
+    rules_path: Path | None = None,
+    live: bool = True,
+    stop: threading.Event | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> StageRunner:
     """The alert stage worker: group "<prefix>.alerts" on news.enriched, state in <data_dir>/alerts.db."""
     engine = build_engine(
-        rules_path or rules_path_for(settings), settings.data_dir / "alerts.db",
+        rules_path or rules_path_for(settings),
+        settings.data_dir / "alerts.db",
         env=os.environ if env is None else env,
     )
     runner = StageRunner(
-        stage=STAGE, bus=bus, consumer=bus.consumer(f"{settings.kafka.group_prefix}.{GROUP_ROLE}", [topics.ENRICHED]),
-        handler=make_alert_handler(engine, live=live), batch_size=settings.batch_size,
+        stage=STAGE,
+        bus=bus,
+        consumer=bus.consumer(f"{settings.kafka.group_prefix}.{GROUP_ROLE}", [topics.ENRICHED]),
+        handler=make_alert_handler(engine, live=live),
+        batch_size=settings.batch_size,
     )
     if stop is not None:
         runner.stop_event = stop

@@ -52,7 +52,9 @@ class AlertState:
     def __init__(self, path: Path | str) -> None:
         if isinstance(path, Path):
             path.parent.mkdir(parents=True, exist_ok=True)
-        self._conn = sqlite3.connect(str(path), timeout=30.0, isolation_level=None, check_same_thread=False)
+        self._conn = sqlite3.connect(
+            str(path), timeout=30.0, isolation_level=None, check_same_thread=False
+        )
         if str(path) != ":memory:":
             self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.executescript(_SCHEMA)
@@ -81,24 +83,31 @@ class AlertState:
     def claim(self, rule: str, article_id: str, at: float) -> bool:
         """True the first time (rule, article) is claimed, False ever after."""
         with self._lock:
-            cur = self._conn.execute("INSERT OR IGNORE INTO claimed VALUES (?, ?, ?)", (rule, article_id, at))
+            cur = self._conn.execute(
+                "INSERT OR IGNORE INTO claimed VALUES (?, ?, ?)", (rule, article_id, at)
+            )
             return cur.rowcount == 1
 
     def add_event(self, rule: str, key: str, article_id: str, t: float) -> bool:
         """Record a match in a window; False when this article was already counted."""
         with self._lock:
-            cur = self._conn.execute("INSERT OR IGNORE INTO events VALUES (?, ?, ?, ?)", (rule, key, article_id, t))
+            cur = self._conn.execute(
+                "INSERT OR IGNORE INTO events VALUES (?, ?, ?, ?)", (rule, key, article_id, t)
+            )
             return cur.rowcount == 1
 
     def count(self, rule: str, key: str, after: float, until: float) -> int:
         """Matches with after < t <= until."""
         with self._lock:
             row = self._conn.execute(
-                "SELECT COUNT(*) FROM events WHERE rule=? AND key=? AND t>? AND t<=?", (rule, key, after, until)
+                "SELECT COUNT(*) FROM events WHERE rule=? AND key=? AND t>? AND t<=?",
+                (rule, key, after, until),
             ).fetchone()
             return int(row[0])
 
-    def recent_articles(self, rule: str, key: str, after: float, until: float, limit: int = 20) -> list[str]:
+    def recent_articles(
+        self, rule: str, key: str, after: float, until: float, limit: int = 20
+    ) -> list[str]:
         """Newest article ids in a window."""
         with self._lock:
             rows = self._conn.execute(
@@ -115,30 +124,40 @@ class AlertState:
     def new_term(self, rule: str, term: str, t: float) -> bool:
         """True the first time this rule sees `term`."""
         with self._lock:
-            cur = self._conn.execute("INSERT OR IGNORE INTO terms VALUES (?, ?, ?)", (rule, term, t))
+            cur = self._conn.execute(
+                "INSERT OR IGNORE INTO terms VALUES (?, ?, ?)", (rule, term, t)
+            )
             return cur.rowcount == 1
 
     def mark(self, rule: str, name: str, key: str = "") -> tuple[float, int] | None:
         """(time, counter) of a named mark, or None."""
         with self._lock:
-            row = self._conn.execute("SELECT t, n FROM marks WHERE rule=? AND name=? AND key=?", (rule, name, key)).fetchone()
+            row = self._conn.execute(
+                "SELECT t, n FROM marks WHERE rule=? AND name=? AND key=?", (rule, name, key)
+            ).fetchone()
             return (float(row[0]), int(row[1])) if row else None
 
     def set_mark(self, rule: str, name: str, key: str, t: float, n: int = 0) -> None:
         """Set (or overwrite) a mark."""
         with self._lock:
-            self._conn.execute("INSERT OR REPLACE INTO marks VALUES (?, ?, ?, ?, ?)", (rule, name, key, t, n))
+            self._conn.execute(
+                "INSERT OR REPLACE INTO marks VALUES (?, ?, ?, ?, ?)", (rule, name, key, t, n)
+            )
 
     def marks(self, name: str) -> list[tuple[str, str, float, int]]:
         """Every (rule, key, time, counter) of a mark name."""
         with self._lock:
-            rows = self._conn.execute("SELECT rule, key, t, n FROM marks WHERE name=?", (name,)).fetchall()
+            rows = self._conn.execute(
+                "SELECT rule, key, t, n FROM marks WHERE name=?", (name,)
+            ).fetchall()
             return [(r[0], r[1], float(r[2]), int(r[3])) for r in rows]
 
     def first_mark(self, rule: str, name: str, key: str, t: float) -> float:
         """Set the mark only if absent; returns the time it holds."""
         with self._lock:
-            self._conn.execute("INSERT OR IGNORE INTO marks VALUES (?, ?, ?, ?, 0)", (rule, name, key, t))
+            self._conn.execute(
+                "INSERT OR IGNORE INTO marks VALUES (?, ?, ?, ?, 0)", (rule, name, key, t)
+            )
             mark = self.mark(rule, name, key)
             assert mark is not None
             return mark[0]
@@ -147,7 +166,8 @@ class AlertState:
         """Queue one notification."""
         with self._lock:
             self._conn.execute(
-                "INSERT INTO outbox (rule, channel, grp, due, payload) VALUES (?, ?, ?, ?, ?)", (rule, channel, grp, due, payload)
+                "INSERT INTO outbox (rule, channel, grp, due, payload) VALUES (?, ?, ?, ?, ?)",
+                (rule, channel, grp, due, payload),
             )
 
     def due(self, now: float) -> list[OutboxItem]:
@@ -159,21 +179,28 @@ class AlertState:
             ).fetchall()
             return [OutboxItem(*r) for r in rows]
 
-    def finish(self, ids: list[int], status: str, error: str = "", retry_at: float | None = None) -> None:
+    def finish(
+        self, ids: list[int], status: str, error: str = "", retry_at: float | None = None
+    ) -> None:
         """Mark items sent or dead, or put them back with a later due time."""
         with self._lock:
             for item in ids:
                 if retry_at is None:
-                    self._conn.execute("UPDATE outbox SET status=?, error=? WHERE id=?", (status, error, item))
+                    self._conn.execute(
+                        "UPDATE outbox SET status=?, error=? WHERE id=?", (status, error, item)
+                    )
                 else:
                     self._conn.execute(
-                        "UPDATE outbox SET attempts=attempts+1, due=?, error=? WHERE id=?", (retry_at, error, item)
+                        "UPDATE outbox SET attempts=attempts+1, due=?, error=? WHERE id=?",
+                        (retry_at, error, item),
                     )
 
     def outbox_counts(self) -> dict[str, int]:
         """Notifications per status (pending, sent, dead)."""
         with self._lock:
-            return dict(self._conn.execute("SELECT status, COUNT(*) FROM outbox GROUP BY status").fetchall())
+            return dict(
+                self._conn.execute("SELECT status, COUNT(*) FROM outbox GROUP BY status").fetchall()
+            )
 
     def close(self) -> None:
         """Release the file."""

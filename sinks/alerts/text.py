@@ -74,7 +74,9 @@ def locate(original: str, parts: list[str]) -> tuple[int, int] | None:
     if not parts:
         return None
     joined = r"[\W_]+".join(
-        "".join(r"[^\W_]*" if ch == "*" else r"[^\W_]" if ch == "?" else re.escape(ch) for ch in part)
+        "".join(
+            r"[^\W_]*" if ch == "*" else r"[^\W_]" if ch == "?" else re.escape(ch) for ch in part
+        )
         for part in parts
     )
     found = re.search(r"(?<![^\W_])" + joined + r"(?![^\W_])", fold_same_length(original))

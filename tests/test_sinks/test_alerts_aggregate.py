@@ -13,11 +13,23 @@ from sinks.alerts import AlertEngine, build_engine, load_rules, write_document
 T0 = datetime(2025, 12, 1, tzinfo=UTC)
 
 
-def art(ident: str, minutes: float, *, outlet: str = "Wire", orgs: tuple[str, ...] = (), title: str = "S-400 deal") -> EnrichedArticle:
+def art(
+    ident: str,
+    minutes: float,
+    *,
+    outlet: str = "Wire",
+    orgs: tuple[str, ...] = (),
+    title: str = "S-400 deal",
+) -> EnrichedArticle:
     when = T0 + timedelta(minutes=minutes)
     return EnrichedArticle(
-        article_id=ident, url=f"https://news.example/{ident}", title=title, published_at=when, fetched_at=when,
-        outlet=outlet, entities=tuple(Entity(text=o, label="ORG", canonical=o) for o in orgs),
+        article_id=ident,
+        url=f"https://news.example/{ident}",
+        title=title,
+        published_at=when,
+        fetched_at=when,
+        outlet=outlet,
+        entities=tuple(Entity(text=o, label="ORG", canonical=o) for o in orgs),
     )
 
 
@@ -27,17 +39,37 @@ def engine(tmp_path: Path, rule: dict) -> AlertEngine:
 
 
 def test_frequency_fires_once_per_window_per_key_and_counts_an_article_once(tmp_path: Path) -> None:
-    eng = engine(tmp_path, {"name": "f", "type": "frequency", "query": "s-400", "threshold": 3, "window": "1h", "group_by": "outlet"})
+    eng = engine(
+        tmp_path,
+        {
+            "name": "f",
+            "type": "frequency",
+            "query": "s-400",
+            "threshold": 3,
+            "window": "1h",
+            "group_by": "outlet",
+        },
+    )
     assert eng.process([art("a", 0), art("b", 10), art("a", 10)]) == []
     fired = eng.process([art("c", 20), art("x", 21, outlet="Other"), art("d", 30)])
     assert [(a.key, a.count) for a in fired] == [("Wire", 3)]
     assert set(fired[0].article_ids) == {"a", "b", "c"}
     assert eng.process([art("e", 40)]) == []  # 5 in the window, but it fired 20 minutes ago
-    assert [a.count for a in eng.process([art("h", 85)])] == [3]  # (25, 85]: d e h, over an hour after it fired
+    assert [a.count for a in eng.process([art("h", 85)])] == [
+        3
+    ]  # (25, 85]: d e h, over an hour after it fired
 
 
 def test_spike_needs_a_full_baseline_then_fires_on_k_times_the_rate(tmp_path: Path) -> None:
-    rule = {"name": "s", "type": "spike", "query": "s-400", "window": "1h", "baseline": "4h", "factor": 3, "min_count": 3}
+    rule = {
+        "name": "s",
+        "type": "spike",
+        "query": "s-400",
+        "window": "1h",
+        "baseline": "4h",
+        "factor": 3,
+        "min_count": 3,
+    }
     eng = engine(tmp_path, rule)
     early = [art(f"e{i}", i) for i in range(4)]  # a burst before any baseline exists
     assert eng.process(early) == []
@@ -45,20 +77,45 @@ def test_spike_needs_a_full_baseline_then_fires_on_k_times_the_rate(tmp_path: Pa
     assert eng.process(steady) == []
     burst = eng.process([art(f"s{i}", 301 + i) for i in range(4)])
     assert [(a.rule_type, a.count) for a in burst] == [("spike", 4)]
-    assert burst[0].baseline == pytest.approx(1.0)  # b0-b3: one an hour in the 4 h before the window
+    assert burst[0].baseline == pytest.approx(
+        1.0
+    )  # b0-b3: one an hour in the 4 h before the window
 
 
 def test_new_term_alerts_once_per_new_entity_after_warmup(tmp_path: Path) -> None:
-    eng = engine(tmp_path, {"name": "n", "type": "new_term", "query": '"S-400"', "term_field": "entity.org", "warmup": "1h"})
+    eng = engine(
+        tmp_path,
+        {
+            "name": "n",
+            "type": "new_term",
+            "query": '"S-400"',
+            "term_field": "entity.org",
+            "warmup": "1h",
+        },
+    )
     assert eng.process([art("a", 0, orgs=("Almaz-Antey",))]) == []
-    fired = eng.process([art("b", 90, orgs=("Almaz-Antey", "Rosoboronexport")), art("c", 95, orgs=("Rosoboronexport",))])
+    fired = eng.process(
+        [
+            art("b", 90, orgs=("Almaz-Antey", "Rosoboronexport")),
+            art("c", 95, orgs=("Rosoboronexport",)),
+        ]
+    )
     assert [(a.article_id, a.key) for a in fired] == [("b", "Rosoboronexport")]
     again = build_engine(tmp_path / "alerts.yaml", tmp_path / "alerts.db", env={})
     assert again.process([art("d", 100, orgs=("Rosoboronexport",))]) == []
 
 
 def test_flatline_fires_once_per_silence_per_key_on_stream_time_and_timer(tmp_path: Path) -> None:
-    eng = engine(tmp_path, {"name": "quiet", "type": "flatline", "query": "outlet:*", "group_by": "outlet", "window": "2h"})
+    eng = engine(
+        tmp_path,
+        {
+            "name": "quiet",
+            "type": "flatline",
+            "query": "outlet:*",
+            "group_by": "outlet",
+            "window": "2h",
+        },
+    )
     assert eng.process([art("a", 0, outlet="A"), art("b", 0, outlet="B")]) == []
     fired = eng.process([art("c", 150, outlet="B")])
     assert [(a.rule_type, a.key) for a in fired] == [("flatline", "A")]
@@ -69,13 +126,18 @@ def test_flatline_fires_once_per_silence_per_key_on_stream_time_and_timer(tmp_pa
 
 def test_a_bad_rule_is_reported_and_the_others_still_match(tmp_path: Path) -> None:
     path = tmp_path / "alerts.yaml"
-    write_document(path, {"rules": [
-        {"name": "good", "query": "s-400"},
-        {"name": "broken", "query": "s-400 AND (modi"},
-        {"name": "no-window", "type": "frequency", "query": "x", "threshold": 2},
-        {"name": "nowhere", "query": "x", "channels": ["missing"]},
-        {"name": "good", "query": "dup"},
-    ]})
+    write_document(
+        path,
+        {
+            "rules": [
+                {"name": "good", "query": "s-400"},
+                {"name": "broken", "query": "s-400 AND (modi"},
+                {"name": "no-window", "type": "frequency", "query": "x", "threshold": 2},
+                {"name": "nowhere", "query": "x", "channels": ["missing"]},
+                {"name": "good", "query": "dup"},
+            ]
+        },
+    )
     book = load_rules(path)
     assert [r.rule.name for r in book.rules] == ["good"]
     problems = {p.name: p.message for p in book.problems}

@@ -31,14 +31,26 @@ def run(tmp_path: Path, *args: str) -> tuple[int, str]:
 
 
 def test_add_list_test_remove(tmp_path: Path) -> None:
-    code, out = run(tmp_path, "add", "putin-defence", 'entity:"Vladimir Putin" AND topic:defence', "--throttle", "30m")
+    code, out = run(
+        tmp_path,
+        "add",
+        "putin-defence",
+        'entity:"Vladimir Putin" AND topic:defence',
+        "--throttle",
+        "30m",
+    )
     assert code == 0, out
     code, out = run(tmp_path, "list")
     assert code == 0 and "putin-defence" in out and "throttle 0:30:00" in out
     when = datetime(2025, 12, 5, 12, tzinfo=UTC)
     seed = EnrichedArticle(
-        article_id="seed", url="https://news.example/seed", title="India-Russia Agree on Joint Defence Manufacturing",
-        text="talks between Narendra Modi and Vladimir Putin", published_at=when, fetched_at=when, outlet="seed",
+        article_id="seed",
+        url="https://news.example/seed",
+        title="India-Russia Agree on Joint Defence Manufacturing",
+        text="talks between Narendra Modi and Vladimir Putin",
+        published_at=when,
+        fetched_at=when,
+        outlet="seed",
         topics=(TopicLabel(label="defence", iptc_code="medtop:20000598", score=1.0),),
         entities=(Entity(text="Vladimir Putin", label="PERSON", canonical="Vladimir Putin"),),
     )

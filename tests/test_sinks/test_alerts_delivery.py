@@ -11,12 +11,19 @@ from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult, LoginPassword
 from aiosmtpd.handlers import Message
+from aiosmtpd.smtp import AuthResult, LoginPassword
 from pytest_httpserver import HTTPServer
 
 from newswatch import EmbeddedBus, EnrichedArticle, Entity, TopicLabel, topics
-from sinks.alerts import AlertEngine, AlertRecord, build_engine, make_alert_handler, mask_url, write_document
+from sinks.alerts import (
+    AlertEngine,
+    AlertRecord,
+    build_engine,
+    make_alert_handler,
+    mask_url,
+    write_document,
+)
 
 pytestmark = pytest.mark.filterwarnings("ignore:'imghdr' is deprecated:DeprecationWarning")
 """apprise's email plugin imports imghdr lazily (Python 3.11 warns); nothing newswatch can change."""
@@ -36,15 +43,26 @@ class Clock:
 def seed_article(ident: str = "seed", minutes: int = 0) -> EnrichedArticle:
     when = T0 + timedelta(minutes=minutes)
     return EnrichedArticle(
-        article_id=ident, url=f"https://news.example/{ident}", title=f"India-Russia defence deal {ident}",
-        text="Narendra Modi and Vladimir Putin agreed on S-400 spares.", published_at=when, fetched_at=when,
-        outlet="newswatch seed", language="en",
-        topics=(TopicLabel(label="defence", iptc_code="medtop:20000598", score=2.0, evidence=("s-400",)),),
+        article_id=ident,
+        url=f"https://news.example/{ident}",
+        title=f"India-Russia defence deal {ident}",
+        text="Narendra Modi and Vladimir Putin agreed on S-400 spares.",
+        published_at=when,
+        fetched_at=when,
+        outlet="newswatch seed",
+        language="en",
+        topics=(
+            TopicLabel(
+                label="defence", iptc_code="medtop:20000598", score=2.0, evidence=("s-400",)
+            ),
+        ),
         entities=(Entity(text="Vladimir Putin", label="PERSON", canonical="Vladimir Putin"),),
     )
 
 
-def engine_for(tmp_path: Path, doc: dict, clock: Clock, env: dict[str, str] | None = None) -> AlertEngine:
+def engine_for(
+    tmp_path: Path, doc: dict, clock: Clock, env: dict[str, str] | None = None
+) -> AlertEngine:
     rules = tmp_path / "alerts.yaml"
     write_document(rules, doc)
     return build_engine(rules, tmp_path / "alerts.db", env=env or {}, clock=clock)
@@ -66,11 +84,23 @@ def smtp() -> Iterator[tuple[int, _Inbox]]:
         port = sock.getsockname()[1]
     inbox = _Inbox()
 
-    def only_the_secret(server: object, session: object, envelope: object, mechanism: str, data: object) -> AuthResult:
-        ok = isinstance(data, LoginPassword) and data.login == b"desk" and data.password == SECRET.encode()
+    def only_the_secret(
+        server: object, session: object, envelope: object, mechanism: str, data: object
+    ) -> AuthResult:
+        ok = (
+            isinstance(data, LoginPassword)
+            and data.login == b"desk"
+            and data.password == SECRET.encode()
+        )
         return AuthResult(success=ok)
 
-    controller = Controller(inbox, hostname="127.0.0.1", port=port, auth_require_tls=False, authenticator=only_the_secret)
+    controller = Controller(
+        inbox,
+        hostname="127.0.0.1",
+        port=port,
+        auth_require_tls=False,
+        authenticator=only_the_secret,
+    )
     controller.start()
     yield port, inbox
     controller.stop()
@@ -79,10 +109,24 @@ def smtp() -> Iterator[tuple[int, _Inbox]]:
 def test_webhook_gets_one_json_alert_and_the_secret_never_reaches_logs(
     tmp_path: Path, httpserver: HTTPServer, caplog: pytest.LogCaptureFixture
 ) -> None:
-    httpserver.expect_request("/hook", method="POST", headers={"Authorization": f"Bearer {SECRET}"}).respond_with_data("ok")
+    httpserver.expect_request(
+        "/hook", method="POST", headers={"Authorization": f"Bearer {SECRET}"}
+    ).respond_with_data("ok")
     doc = {
-        "channels": {"hook": {"type": "webhook", "url": httpserver.url_for("/hook"), "headers": {"Authorization": "Bearer ${TOKEN}"}}},
-        "rules": [{"name": "putin-defence", "query": 'entity:"Vladimir Putin" AND topic:defence', "channels": ["hook"]}],
+        "channels": {
+            "hook": {
+                "type": "webhook",
+                "url": httpserver.url_for("/hook"),
+                "headers": {"Authorization": "Bearer ${TOKEN}"},
+            }
+        },
+        "rules": [
+            {
+                "name": "putin-defence",
+                "query": 'entity:"Vladimir Putin" AND topic:defence',
+                "channels": ["hook"],
+            }
+        ],
     }
     caplog.set_level(logging.DEBUG)
     engine = engine_for(tmp_path, doc, Clock(), env={"TOKEN": SECRET})
@@ -95,12 +139,16 @@ def test_webhook_gets_one_json_alert_and_the_secret_never_reaches_logs(
     engine.close()
 
 
-def test_failed_webhook_is_retried_later_and_the_error_is_masked(tmp_path: Path, httpserver: HTTPServer) -> None:
+def test_failed_webhook_is_retried_later_and_the_error_is_masked(
+    tmp_path: Path, httpserver: HTTPServer
+) -> None:
     httpserver.expect_oneshot_request("/hook").respond_with_data("down", status=503)
     httpserver.expect_request("/hook").respond_with_data("ok")
     clock = Clock()
-    doc = {"channels": {"hook": {"type": "webhook", "url": httpserver.url_for("/hook") + "?k=${KEY}"}},
-           "rules": [{"name": "r", "query": "putin", "channels": ["hook"]}]}
+    doc = {
+        "channels": {"hook": {"type": "webhook", "url": httpserver.url_for("/hook") + "?k=${KEY}"}},
+        "rules": [{"name": "r", "query": "putin", "channels": ["hook"]}],
+    }
     engine = engine_for(tmp_path, doc, clock, env={"KEY": SECRET})
     engine.process([seed_article()])
     assert engine.state.outbox_counts() == {"pending": 1}
@@ -111,27 +159,45 @@ def test_failed_webhook_is_retried_later_and_the_error_is_masked(tmp_path: Path,
     engine.close()
 
 
-def test_email_through_apprise_reaches_a_real_smtp_server(tmp_path: Path, smtp: tuple[int, _Inbox]) -> None:
+def test_email_through_apprise_reaches_a_real_smtp_server(
+    tmp_path: Path, smtp: tuple[int, _Inbox]
+) -> None:
     port, inbox = smtp
     doc = {
-        "channels": {"desk": {"url": f"mailto://desk:${{SMTP_PASSWORD}}@127.0.0.1:{port}?from=alerts@newswatch.example&to=desk@newswatch.example"}},
-        "rules": [{"name": "putin-defence", "query": 'entity:"Vladimir Putin" AND topic:defence', "channels": ["desk"]}],
+        "channels": {
+            "desk": {
+                "url": f"mailto://desk:${{SMTP_PASSWORD}}@127.0.0.1:{port}?from=alerts@newswatch.example&to=desk@newswatch.example"
+            }
+        },
+        "rules": [
+            {
+                "name": "putin-defence",
+                "query": 'entity:"Vladimir Putin" AND topic:defence',
+                "channels": ["desk"],
+            }
+        ],
     }
     engine = engine_for(tmp_path, doc, Clock(), env={"SMTP_PASSWORD": SECRET})
     engine.process([seed_article()])
     assert engine.state.outbox_counts() == {"sent": 1}, engine.state.outbox_counts()
     message = inbox.messages[0]
     assert "putin-defence" in message["Subject"]  # type: ignore[index]
-    parts = [part.get_payload(decode=True).decode() for part in message.walk() if not part.is_multipart()]  # type: ignore[attr-defined]
+    parts = [
+        part.get_payload(decode=True).decode() for part in message.walk() if not part.is_multipart()
+    ]  # type: ignore[attr-defined]
     assert any("https://news.example/seed" in part for part in parts)
     engine.close()
 
 
-def test_hourly_digest_groups_matches_into_one_message(tmp_path: Path, httpserver: HTTPServer) -> None:
+def test_hourly_digest_groups_matches_into_one_message(
+    tmp_path: Path, httpserver: HTTPServer
+) -> None:
     httpserver.expect_request("/hook").respond_with_data("ok")
     clock = Clock()
-    doc = {"channels": {"hook": {"type": "webhook", "url": httpserver.url_for("/hook")}},
-           "rules": [{"name": "r", "query": "putin", "channels": ["hook"], "digest": "hourly"}]}
+    doc = {
+        "channels": {"hook": {"type": "webhook", "url": httpserver.url_for("/hook")}},
+        "rules": [{"name": "r", "query": "putin", "channels": ["hook"], "digest": "hourly"}],
+    }
     engine = engine_for(tmp_path, doc, clock)
     engine.process([seed_article("a"), seed_article("b", 1)])
     clock.now += timedelta(minutes=20)
@@ -145,11 +211,15 @@ def test_hourly_digest_groups_matches_into_one_message(tmp_path: Path, httpserve
     engine.close()
 
 
-def test_throttle_silence_and_replay_survive_a_restart(tmp_path: Path, httpserver: HTTPServer) -> None:
+def test_throttle_silence_and_replay_survive_a_restart(
+    tmp_path: Path, httpserver: HTTPServer
+) -> None:
     httpserver.expect_request("/hook").respond_with_data("ok")
     clock = Clock()
-    doc = {"channels": {"hook": {"type": "webhook", "url": httpserver.url_for("/hook")}},
-           "rules": [{"name": "r", "query": "putin", "channels": ["hook"], "throttle": "30m"}]}
+    doc = {
+        "channels": {"hook": {"type": "webhook", "url": httpserver.url_for("/hook")}},
+        "rules": [{"name": "r", "query": "putin", "channels": ["hook"], "throttle": "30m"}],
+    }
     first = engine_for(tmp_path, doc, clock)
     assert first.process([seed_article("a")])[0].suppressed == ""
     first.close()
@@ -167,7 +237,15 @@ def test_throttle_silence_and_replay_survive_a_restart(tmp_path: Path, httpserve
 
 
 def test_handler_publishes_each_alert_once_on_the_alerts_topic(tmp_path: Path) -> None:
-    engine = engine_for(tmp_path, {"rules": [{"name": "putin-defence", "query": 'entity:"Vladimir Putin" AND topic:defence'}]}, Clock())
+    engine = engine_for(
+        tmp_path,
+        {
+            "rules": [
+                {"name": "putin-defence", "query": 'entity:"Vladimir Putin" AND topic:defence'}
+            ]
+        },
+        Clock(),
+    )
     bus = EmbeddedBus(tmp_path / "bus.db")
     bus.produce(topics.ENRICHED, "seed", seed_article().to_bytes())
     bus.produce(topics.ENRICHED, "bad", b"not json")
@@ -192,14 +270,27 @@ def test_alert_runner_fires_once_then_never_again_for_the_seed_rule(tmp_path: Pa
     from sinks.alerts import alert_runner
 
     settings = Settings(data_dir=tmp_path)
-    write_document(tmp_path / "alerts.yaml", {"rules": [{"name": "putin-defence", "query": 'entity:"Vladimir Putin" AND topic:defence'}]})
+    write_document(
+        tmp_path / "alerts.yaml",
+        {
+            "rules": [
+                {"name": "putin-defence", "query": 'entity:"Vladimir Putin" AND topic:defence'}
+            ]
+        },
+    )
     bus = EmbeddedBus(tmp_path / "bus.db")
     bus.produce(topics.ENRICHED, "seed", seed_article().to_bytes())
     bus.flush()
-    assert alert_runner(settings, bus, env={}).run(until_idle=True, idle_timeout_s=0.1).produced == 1
-    bus.produce(topics.ENRICHED, "seed", seed_article().to_bytes())  # the same article again, e.g. a replay
+    assert (
+        alert_runner(settings, bus, env={}).run(until_idle=True, idle_timeout_s=0.1).produced == 1
+    )
+    bus.produce(
+        topics.ENRICHED, "seed", seed_article().to_bytes()
+    )  # the same article again, e.g. a replay
     bus.flush()
-    assert alert_runner(settings, bus, env={}).run(until_idle=True, idle_timeout_s=0.1).produced == 0
+    assert (
+        alert_runner(settings, bus, env={}).run(until_idle=True, idle_timeout_s=0.1).produced == 0
+    )
     alerts = bus.consumer("check", [topics.ALERTS]).poll(10, 0.1)
     assert [AlertRecord.model_validate_json(r.value).rule for r in alerts] == ["putin-defence"]
     bus.close()
