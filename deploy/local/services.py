@@ -155,6 +155,8 @@ def cmd_up(run_dir: Path, names: list[str], timeout_s: float | None) -> int:
                     future.result()
                 except ServiceError as exc:
                     errors.append(f"{name} failed to start: {exc}")
+                except Exception as exc:  # noqa: BLE001 - report it and still clean up below
+                    errors.append(f"{name} failed to start: {type(exc).__name__}: {exc}")
         if errors:
             for name in names:  # leave no half-started server behind
                 rec = state.services.get(name)

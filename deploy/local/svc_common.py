@@ -36,6 +36,8 @@ def cache_dir() -> Path:
 def java_home() -> Path:
     """The JDK for both servers: `$NEWSWATCH_JAVA_HOME`, else Java 17, else the `java` on PATH."""
     if env := os.environ.get("NEWSWATCH_JAVA_HOME"):
+        if not (Path(env) / "bin" / "java").exists():
+            raise ServiceError(f"NEWSWATCH_JAVA_HOME={env} has no bin/java: point it at a JDK 17+")
         return Path(env)
     if (JAVA17 / "bin" / "java").exists():
         return JAVA17
