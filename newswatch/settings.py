@@ -93,6 +93,7 @@ class Settings(BaseSettings):
 
     data_dir: Path = Field(default_factory=default_home)
     feeds_file: Path | None = Field(default=None, description="default: <data_dir>/feeds.toml")
+    alerts_file: Path | None = Field(default=None, description="alert rules YAML; default: <data_dir>/alerts.yaml")
     bus: str = Field(default="embedded", description="'embedded' or kafka://host:port[,host:port]")
     store: str = Field(default="embedded", description="'embedded' or http(s)://host:9200")
     batch_size: int = 64

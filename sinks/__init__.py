@@ -1,5 +1,13 @@
 """Stage 3: EnrichedArticle -> a searchable store (embedded SQLite or Elasticsearch)."""
 
+from sinks.alert_index import (
+    AlertIndex,
+    ElasticAlertIndex,
+    EmbeddedAlertIndex,
+    alerts_index_name,
+    make_alert_index_handler,
+)
+from sinks.alerts import AlertEngine, AlertRecord, build_engine, make_alert_handler, parse_query, rules_path_for
 from sinks.elastic import ElasticStore, make_client
 from sinks.es_admin import RolloverResult
 from sinks.es_template import TEMPLATE_VERSION, alias_name, build_template
@@ -7,6 +15,17 @@ from sinks.service import make_store_handler, sink_runner
 
 __all__ = [
     "TEMPLATE_VERSION",
+    "AlertEngine",
+    "AlertIndex",
+    "AlertRecord",
+    "ElasticAlertIndex",
+    "EmbeddedAlertIndex",
+    "alerts_index_name",
+    "build_engine",
+    "make_alert_handler",
+    "make_alert_index_handler",
+    "parse_query",
+    "rules_path_for",
     "ElasticStore",
     "RolloverResult",
     "alias_name",

@@ -73,7 +73,8 @@ def _print_once_report(ctx: typer.Context, report: wiring.OnceReport, store: obj
     app.console.print(
         f"processed {report.processed.consumed} articles "
         f"({report.processed.dead_lettered} dead-lettered); indexed {report.sunk.consumed} "
-        f"({report.sunk.dead_lettered} rejected); store now holds {store.count()} articles",  # type: ignore[attr-defined]
+        f"({report.sunk.dead_lettered} rejected); {report.alerted.produced} alerts; "
+        f"store now holds {store.count()} articles",  # type: ignore[attr-defined]
         highlight=False,
     )
 
@@ -125,6 +126,28 @@ def sink(
     app.console.print(f"indexed {stats.consumed} articles, {stats.dead_lettered} rejected", highlight=False)
     bus.close()
     store.close()
+
+
+def alerts_run(
+    ctx: typer.Context, once: Annotated[bool, typer.Option("--once", help="drain news.enriched and exit")] = False
+) -> None:
+    """Run the alert stage: match rules on news.enriched, notify, index fired alerts."""
+    app = app_context(ctx)
+    bus = wiring.open_bus(app.settings)
+    stop = threading.Event()
+    if once:
+        runner, engine = wiring.alerts_stage(app.settings, bus)
+        stats = runner.run(until_idle=True, idle_timeout_s=2.0)
+        wiring.tick_alerts(engine, bus)
+        index = wiring.open_alert_index(app.settings)
+        wiring.alert_index_runner(app.settings, bus, index).run(until_idle=True, idle_timeout_s=2.0)
+        index.close()
+        app.console.print(f"matched {stats.consumed} articles, {stats.produced} alerts", highlight=False)
+    else:
+        _install_stop_handler(stop)
+        metrics.serve(app.settings.metrics_port)
+        wiring.run_forever(app.settings, bus, None, stop, roles=("alerts",))
+    bus.close()
 
 
 def _parse_since(value: str | None) -> datetime | None:
@@ -194,6 +217,17 @@ def status(ctx: typer.Context) -> None:
     app.console.print(f"store: {store.count()} articles; by topic: " + (", ".join(f"{k} {v}" for k, v in counts.items()) or "none"), highlight=False)
     store.close()
     app.console.print(f"dead letters: {wiring.dlq_size(app.settings)}", highlight=False)
+    index = wiring.open_alert_index(app.settings)
+    recent = index.recent(10)
+    index.close()
+    alerts = Table(title=f"latest {len(recent)} alerts")
+    for col in ("fired", "rule", "type", "title / message", "outlet"):
+        alerts.add_column(col, overflow="fold")
+    for alert in recent:
+        alerts.add_row(
+            _when(alert.fired_at), Text(alert.rule), alert.rule_type, Text(alert.title or alert.message), Text(alert.outlet)
+        )
+    app.console.print(alerts)
 
 
 def _when(value: datetime | None) -> str:

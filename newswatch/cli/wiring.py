@@ -19,16 +19,20 @@ from newswatch.errors import ConfigError
 from newswatch.runner import StageRunner, StageStats
 from newswatch.settings import Settings
 from newswatch.store import Store
-from newswatch.topics import ALL_TOPICS, DLQ, ENRICHED, RAW
+from newswatch.topics import ALERTS, ALL_TOPICS, DLQ, ENRICHED, RAW
 
 if TYPE_CHECKING:
     from collectors import FeedStatus, PollOutcome
+    from sinks import AlertEngine, AlertIndex
     from newswatch.schema import FeedSpec
 
 log = logging.getLogger("newswatch.pipeline")
 
 PROCESSOR_GROUP = "processors"
 SINK_GROUP = "sink"
+ALERTS_GROUP = "alerts"
+ALERT_INDEX_GROUP = "alert-index"
+ALERT_TICK_S = 60.0
 DLQ_INSPECTOR = "dlq-inspector"
 
 
@@ -89,6 +93,59 @@ def sink_runner(settings: Settings, bus: Bus, store: Store, stop: threading.Even
     return runner
 
 
+def open_alert_index(settings: Settings) -> AlertIndex:
+    """Where fired alerts are indexed for dashboards: the store's SQLite file or `<prefix>-alerts`."""
+    from sinks import ElasticAlertIndex, EmbeddedAlertIndex, make_client
+
+    index: AlertIndex
+    if settings.uses_elasticsearch:
+        index = ElasticAlertIndex(make_client(settings.store, settings.elastic), settings.elastic)
+    else:
+        index = EmbeddedAlertIndex(settings.data_dir / "store.db")
+    index.setup()
+    return index
+
+
+def alerts_stage(
+    settings: Settings, bus: Bus, stop: threading.Event | None = None, *, live: bool = True
+) -> tuple[StageRunner, AlertEngine]:
+    """The alert worker (news.enriched -> news.alerts + notifications) and its engine, for timed ticks."""
+    import os
+
+    from sinks import build_engine, make_alert_handler, rules_path_for
+
+    engine = build_engine(rules_path_for(settings), settings.data_dir / "alerts.db", env=os.environ)
+    runner = StageRunner(
+        stage="alerts", bus=bus, consumer=bus.consumer(group_name(settings, ALERTS_GROUP), [ENRICHED]),
+        handler=make_alert_handler(engine, live=live), batch_size=settings.batch_size,
+    )
+    if stop is not None:
+        runner.stop_event = stop
+    return runner, engine
+
+
+def alert_index_runner(settings: Settings, bus: Bus, index: AlertIndex, stop: threading.Event | None = None) -> StageRunner:
+    """news.alerts -> the alert index."""
+    from sinks import make_alert_index_handler
+
+    runner = StageRunner(
+        stage="alert-index", bus=bus, consumer=bus.consumer(group_name(settings, ALERT_INDEX_GROUP), [ALERTS]),
+        handler=make_alert_index_handler(index), batch_size=256,
+    )
+    if stop is not None:
+        runner.stop_event = stop
+    return runner
+
+
+def tick_alerts(engine: AlertEngine, bus: Bus) -> int:
+    """Evaluate time-driven rules (flatline) and due digests; publish what fired."""
+    fired = engine.tick()
+    for alert in fired:
+        bus.produce(ALERTS, alert.alert_id, alert.to_bytes())
+    bus.flush()
+    return len(fired)
+
+
 @dataclass
 class OnceReport:
     """What `newswatch run --once` did, for the summary table."""
@@ -96,6 +153,7 @@ class OnceReport:
     outcomes: list[PollOutcome] = field(default_factory=list)
     processed: StageStats = field(default_factory=StageStats)
     sunk: StageStats = field(default_factory=StageStats)
+    alerted: StageStats = field(default_factory=StageStats)
 
 
 def run_once(settings: Settings, bus: Bus, store: Store, progress: Callable[[str], None] = lambda _: None) -> OnceReport:
@@ -106,6 +164,13 @@ def run_once(settings: Settings, bus: Bus, store: Store, progress: Callable[[str
     report.processed = processor_runner(settings, bus).run(until_idle=True, idle_timeout_s=2.0)
     progress("indexing")
     report.sunk = sink_runner(settings, bus, store).run(until_idle=True, idle_timeout_s=2.0)
+    progress("matching alert rules")
+    alerts, engine = alerts_stage(settings, bus)
+    report.alerted = alerts.run(until_idle=True, idle_timeout_s=2.0)
+    tick_alerts(engine, bus)
+    index = open_alert_index(settings)
+    alert_index_runner(settings, bus, index).run(until_idle=True, idle_timeout_s=2.0)
+    index.close()
     return report
 
 
@@ -158,7 +223,7 @@ def run_forever(
     bus: Bus,
     store: Store | None,
     stop: threading.Event,
-    roles: tuple[str, ...] = ("collect", "process", "sink"),
+    roles: tuple[str, ...] = ("collect", "process", "sink", "alerts"),
 ) -> None:
     """Scheduled collectors plus processor and sink worker threads, until `stop` is set."""
     threads: list[threading.Thread] = []
@@ -174,6 +239,13 @@ def run_forever(
         threads.append(threading.Thread(target=processor_runner(settings, bus, stop).run, name="processor"))
     if "sink" in roles and store is not None:
         threads.append(threading.Thread(target=sink_runner(settings, bus, store, stop).run, name="sink"))
+    alert_index = None
+    if "alerts" in roles:
+        alerts, engine = alerts_stage(settings, bus, stop)
+        alert_index = open_alert_index(settings)
+        threads.append(threading.Thread(target=alerts.run, name="alerts"))
+        threads.append(threading.Thread(target=alert_index_runner(settings, bus, alert_index, stop).run, name="alert-index"))
+        threads.append(threading.Thread(target=_tick_until_stopped, args=(engine, bus, stop), name="alert-timer"))
     for thread in threads:
         thread.start()
     log.info("pipeline running: %s", ", ".join(roles))
@@ -185,6 +257,16 @@ def run_forever(
         thread.join()
     if collector is not None:
         collector.close()
+    if alert_index is not None:
+        alert_index.close()
+
+
+def _tick_until_stopped(engine: AlertEngine, bus: Bus, stop: threading.Event) -> None:
+    while not stop.wait(ALERT_TICK_S):
+        try:
+            tick_alerts(engine, bus)
+        except Exception:  # noqa: BLE001 - a failed tick is retried at the next one
+            log.exception("alert timer tick failed; retrying in %.0fs", ALERT_TICK_S)
 
 
 def _processor_worker(settings: Settings, once: bool, index: int = 0) -> StageStats:

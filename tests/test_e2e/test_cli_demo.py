@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -17,18 +18,32 @@ SEED_URL = "https://newswatch.example/seed/india-russia-joint-defence-manufactur
 
 pytestmark = pytest.mark.e2e
 
+ALERT_RULES = """
+rules:
+  - name: putin-defence
+    query: 'entity:"Vladimir Putin" AND topic:defence'
+"""
+
+
+def _seed_alerts(data_dir: Path) -> list[str]:
+    with sqlite3.connect(data_dir / "store.db") as conn:
+        docs = [json.loads(doc) for (doc,) in conn.execute("SELECT doc FROM alerts WHERE rule = 'putin-defence'")]
+    return [d["alert_id"] for d in docs if d["article_id"] == article_id(SEED_URL)]
+
 
 def _newswatch(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "NEWSWATCH_DATA_DIR": str(data_dir), "NEWSWATCH_FEEDS_FILE": str(ROOT / "seeds" / "feeds.toml"),
-           "COLUMNS": "200"}
-    env.pop("NEWSWATCH_BUS", None)
-    env.pop("NEWSWATCH_STORE", None)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSWATCH_")}
+    env.update(
+        NEWSWATCH_DATA_DIR=str(data_dir), NEWSWATCH_FEEDS_FILE=str(ROOT / "seeds" / "feeds.toml"),
+        NEWSWATCH_ALERTS_FILE=str(data_dir / "rules.yaml"), COLUMNS="200",
+    )
     return subprocess.run([sys.executable, "-m", "newswatch", *args], env=env, capture_output=True, text=True, timeout=600)
 
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.CompletedProcess[str]]:
     data_dir = tmp_path_factory.mktemp("demo")
+    (data_dir / "rules.yaml").write_text(ALERT_RULES, encoding="utf-8")
     return data_dir, _newswatch(data_dir, "run", "--once")
 
 
@@ -66,8 +81,17 @@ def test_second_run_publishes_nothing_new(demo: tuple[Path, subprocess.Completed
     before = EmbeddedStore(data_dir / "store.db").count()
     again = _newswatch(data_dir, "run", "--once")
     assert again.returncode == 0, again.stderr
-    assert "processed 0 articles" in again.stdout
+    assert "processed 0 articles" in again.stdout and " 0 alerts" in again.stdout
     assert EmbeddedStore(data_dir / "store.db").count() == before
+    assert len(_seed_alerts(data_dir)) == 1
+
+
+def test_seed_rule_fires_exactly_once_for_the_seed_article(demo: tuple[Path, subprocess.CompletedProcess[str]]) -> None:
+    data_dir, result = demo
+    assert len(_seed_alerts(data_dir)) == 1
+    listing = _newswatch(data_dir, "alerts", "list")
+    assert listing.returncode == 0, listing.stderr
+    assert "putin-defence" in listing.stdout
 
 
 def test_status_and_feeds_list_show_every_feed(demo: tuple[Path, subprocess.CompletedProcess[str]]) -> None:
