@@ -23,8 +23,9 @@ import sys
 import time
 import uuid
 from collections.abc import Callable
+from functools import partial
 
-from kafka import KafkaConsumer, KafkaProducer
+from kafka import KafkaConsumer, KafkaProducer  # type: ignore[import-untyped]
 
 from newswatch.bus import TopicSpec
 from newswatch.kafka_bus import KafkaBus
@@ -36,7 +37,20 @@ PARTITIONS = 6
 def messages(n: int, size: int, seed: int = 7) -> list[tuple[str, bytes]]:
     """`n` (key, value) pairs: article-id keys and JSON values of about `size` bytes."""
     rng = random.Random(seed)
-    words = "minister trade tariff steel oil market bank rates election court border energy".split()
+    words = [
+        "minister",
+        "trade",
+        "tariff",
+        "steel",
+        "oil",
+        "market",
+        "bank",
+        "rates",
+        "election",
+        "court",
+        "border",
+        "energy",
+    ]
     out = []
     for i in range(n):
         body = " ".join(rng.choices(words, k=size // 7))[:size]
@@ -53,9 +67,17 @@ def produce_bus(bus: KafkaBus, topic: str, msgs: list[tuple[str, bytes]]) -> flo
 
 
 def produce_raw(bootstrap: str, topic: str, msgs: list[tuple[str, bytes]]) -> float:
-    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True,
-                             compression_type="gzip", linger_ms=5, batch_size=64 * 1024)
-    producer.send(topic, value=b"warm-up", key=b"warm-up").get(timeout=30)  # connect outside the clock
+    producer = KafkaProducer(
+        bootstrap_servers=bootstrap,
+        acks="all",
+        enable_idempotence=True,
+        compression_type="gzip",
+        linger_ms=5,
+        batch_size=64 * 1024,
+    )
+    producer.send(topic, value=b"warm-up", key=b"warm-up").get(
+        timeout=30
+    )  # connect outside the clock
     started = time.perf_counter()
     for key, value in msgs:
         producer.send(topic, value=value, key=key.encode())
@@ -79,8 +101,14 @@ def consume_bus(bus: KafkaBus, topic: str, n: int) -> float:
 
 
 def consume_raw(bootstrap: str, topic: str, n: int) -> float:
-    consumer = KafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=f"bench-{uuid.uuid4().hex[:8]}",
-                             enable_auto_commit=False, auto_offset_reset="earliest", max_poll_records=500)
+    consumer = KafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        group_id=f"bench-{uuid.uuid4().hex[:8]}",
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        max_poll_records=500,
+    )
     got = 0
     started = time.perf_counter()
     while got < n:
@@ -95,54 +123,86 @@ def consume_raw(bootstrap: str, topic: str, n: int) -> float:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--messages", type=int, default=50_000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--size", type=int, default=1500, help="approximate value size in bytes")
     args = parser.parse_args()
     bootstrap = os.environ.get("NEWSWATCH_KAFKA")
     if not bootstrap:
-        print("set NEWSWATCH_KAFKA: eval \"$(.venv/bin/python deploy/local/services.py up --kafka-only)\"",
-              file=sys.stderr)
+        print(
+            'set NEWSWATCH_KAFKA: eval "$(.venv/bin/python deploy/local/services.py up --kafka-only)"',
+            file=sys.stderr,
+        )
         return 2
     msgs = messages(args.messages, args.size)
     bus = KafkaBus([bootstrap], KafkaSettings(), client_id="bench")
     topics: list[str] = []
-    rates: dict[str, list[float]] = {k: [] for k in ("produce-bus", "produce-raw", "consume-bus", "consume-raw")}
+    rates: dict[str, list[float]] = {
+        k: [] for k in ("produce-bus", "produce-raw", "consume-bus", "consume-raw")
+    }
     ratios: dict[str, list[float]] = {"produce": [], "consume": []}
     try:
         bus.produce(_topic(bus, topics), "warm-up", b"warm-up")  # connect outside the clock
         bus.flush()
         for rnd in range(args.rounds):
-            pair = {"bus": _topic(bus, topics), "raw": _topic(bus, topics)}
-            sides: list[tuple[str, Callable[[], float]]] = [
-                ("bus", lambda: produce_bus(bus, pair["bus"], msgs)),
-                ("raw", lambda: produce_raw(bootstrap, pair["raw"], msgs)),
-            ]
-            secs = dict((name, fn()) for name, fn in (sides if rnd % 2 == 0 else sides[::-1]))
-            rnd_rates = {f"produce-{k}": args.messages / v for k, v in secs.items()}
-            consumers: list[tuple[str, Callable[[], float]]] = [
-                ("bus", lambda: consume_bus(bus, pair["bus"], args.messages)),
-                ("raw", lambda: consume_raw(bootstrap, pair["raw"], args.messages)),
-            ]
-            secs = dict((name, fn()) for name, fn in (consumers if rnd % 2 == 0 else consumers[::-1]))
-            rnd_rates.update({f"consume-{k}": args.messages / v for k, v in secs.items()})
+            bus_topic, raw_topic = _topic(bus, topics), _topic(bus, topics)
+            first_bus = rnd % 2 == 0  # alternate who goes first
+            rnd_rates: dict[str, float] = {}
+            for phase, bus_side, raw_side in (
+                (
+                    "produce",
+                    partial(produce_bus, bus, bus_topic, msgs),
+                    partial(produce_raw, bootstrap, raw_topic, msgs),
+                ),
+                (
+                    "consume",
+                    partial(consume_bus, bus, bus_topic, args.messages),
+                    partial(consume_raw, bootstrap, raw_topic, args.messages),
+                ),
+            ):
+                secs = _run_pair(bus_side, raw_side, first_bus)
+                rnd_rates[f"{phase}-bus"] = args.messages / secs[0]
+                rnd_rates[f"{phase}-raw"] = args.messages / secs[1]
             for key, value in rnd_rates.items():
                 rates[key].append(value)
-            for phase in ratios:
-                ratios[phase].append(rnd_rates[f"{phase}-bus"] / rnd_rates[f"{phase}-raw"])
-            print(f"round {rnd + 1}: " + ", ".join(f"{k} {v:,.0f} msg/s" for k, v in rnd_rates.items()))
+            for phase, values in ratios.items():
+                values.append(rnd_rates[f"{phase}-bus"] / rnd_rates[f"{phase}-raw"])
+            print(
+                f"round {rnd + 1}: "
+                + ", ".join(f"{k} {v:,.0f} msg/s" for k, v in rnd_rates.items())
+            )
     finally:
         bus.delete_topics(topics)
         bus.close()
-    print(f"\n{args.messages} messages of ~{args.size} B, {PARTITIONS} partitions, {args.rounds} rounds (medians)")
-    for phase in ratios:
-        bus_rate, raw_rate = statistics.median(rates[f"{phase}-bus"]), statistics.median(rates[f"{phase}-raw"])
-        ratio = statistics.median(ratios[phase])
+    print(
+        f"\n{args.messages} messages of ~{args.size} B, {PARTITIONS} partitions, {args.rounds} rounds (medians)"
+    )
+    for phase, values in ratios.items():
+        bus_rate, raw_rate = (
+            statistics.median(rates[f"{phase}-bus"]),
+            statistics.median(rates[f"{phase}-raw"]),
+        )
+        ratio = statistics.median(values)
         verdict = "ok" if ratio >= 0.80 else "BELOW TARGET"
-        print(f"{phase:8s} KafkaBus {bus_rate:10,.0f} msg/s   raw kafka-python {raw_rate:10,.0f} msg/s   "
-              f"ratio {ratio:.2f} (target >= 0.80: {verdict})")
+        print(
+            f"{phase:8s} KafkaBus {bus_rate:10,.0f} msg/s   raw kafka-python {raw_rate:10,.0f} msg/s   "
+            f"ratio {ratio:.2f} (target >= 0.80: {verdict})"
+        )
     return 0
+
+
+def _run_pair(
+    bus_side: Callable[[], float], raw_side: Callable[[], float], bus_first: bool
+) -> tuple[float, float]:
+    """Seconds taken by each side, run one after the other in the given order."""
+    if bus_first:
+        bus_s = bus_side()
+        return bus_s, raw_side()
+    raw_s = raw_side()
+    return bus_side(), raw_s
 
 
 def _topic(bus: KafkaBus, made: list[str]) -> str:

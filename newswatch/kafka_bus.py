@@ -22,11 +22,13 @@ from typing import Any, TypeVar
 with warnings.catch_warnings():
     # kafka-python 3.0.x loads its protocol schemas with importlib.resources.read_text/open_text,
     # deprecated since Python 3.11; harmless, and it must not break runs with warnings as errors.
-    warnings.filterwarnings("ignore", r".* is deprecated\. Use files\(\) instead", DeprecationWarning)
-    from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
-    from kafka.consumer.subscription_state import ConsumerRebalanceListener
-    from kafka.errors import CommitFailedError, KafkaError, TopicAlreadyExistsError
-    from kafka.structs import OffsetAndMetadata, TopicPartition
+    warnings.filterwarnings(
+        "ignore", r".* is deprecated\. Use files\(\) instead", DeprecationWarning
+    )
+    from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer  # type: ignore[import-untyped]
+    from kafka.consumer.subscription_state import ConsumerRebalanceListener  # type: ignore[import-untyped]
+    from kafka.errors import CommitFailedError, KafkaError, TopicAlreadyExistsError  # type: ignore[import-untyped]
+    from kafka.structs import OffsetAndMetadata, TopicPartition  # type: ignore[import-untyped]
 
 from newswatch.bus import Record, StartAt, TopicSpec
 from newswatch.errors import BusUnavailableError
@@ -58,7 +60,9 @@ def default_topic_specs(kafka: KafkaSettings) -> list[TopicSpec]:
     ]
 
 
-def _client_config(bootstrap: list[str], kafka: KafkaSettings, client_id: str, timeout_ms: int) -> dict[str, Any]:
+def _client_config(
+    bootstrap: list[str], kafka: KafkaSettings, client_id: str, timeout_ms: int
+) -> dict[str, Any]:
     config: dict[str, Any] = {
         "bootstrap_servers": bootstrap,
         "client_id": client_id,
@@ -70,7 +74,9 @@ def _client_config(bootstrap: list[str], kafka: KafkaSettings, client_id: str, t
     if kafka.sasl_mechanism:
         config["sasl_mechanism"] = kafka.sasl_mechanism
         config["sasl_plain_username"] = kafka.sasl_username
-        config["sasl_plain_password"] = kafka.sasl_password.get_secret_value() if kafka.sasl_password else None
+        config["sasl_plain_password"] = (
+            kafka.sasl_password.get_secret_value() if kafka.sasl_password else None
+        )
     if kafka.ssl_cafile:
         config["ssl_cafile"] = kafka.ssl_cafile
     return config
@@ -116,7 +122,9 @@ class KafkaBus:
         delivery_timeout_s: float = 120.0,
     ) -> None:
         if not bootstrap:
-            raise BusUnavailableError("no Kafka bootstrap address: set NEWSWATCH_BUS=kafka://host:port")
+            raise BusUnavailableError(
+                "no Kafka bootstrap address: set NEWSWATCH_BUS=kafka://host:port"
+            )
         self.bootstrap = list(bootstrap)
         self.kafka = kafka
         self.client_id = client_id
@@ -127,23 +135,28 @@ class KafkaBus:
         self._failures: list[BaseException] = []
 
     def _config(self, suffix: str) -> dict[str, Any]:
-        return _client_config(self.bootstrap, self.kafka, f"{self.client_id}-{suffix}", self._timeout_ms)
+        return _client_config(
+            self.bootstrap, self.kafka, f"{self.client_id}-{suffix}", self._timeout_ms
+        )
 
     def _get_producer(self) -> KafkaProducer:
         if self._producer is None:
-            self._producer = self._errors.call("connecting the producer", lambda: KafkaProducer(
-                **self._config("producer"),
-                acks="all",
-                enable_idempotence=True,
-                retries=2**31 - 1,
-                delivery_timeout_ms=self._delivery_ms,
-                request_timeout_ms=min(30_000, self._delivery_ms),
-                max_block_ms=30_000,
-                compression_type="gzip",
-                linger_ms=5,
-                batch_size=64 * 1024,
-                allow_auto_create_topics=False,
-            ))
+            self._producer = self._errors.call(
+                "connecting the producer",
+                lambda: KafkaProducer(
+                    **self._config("producer"),
+                    acks="all",
+                    enable_idempotence=True,
+                    retries=2**31 - 1,
+                    delivery_timeout_ms=self._delivery_ms,
+                    request_timeout_ms=min(30_000, self._delivery_ms),
+                    max_block_ms=30_000,
+                    compression_type="gzip",
+                    linger_ms=5,
+                    batch_size=64 * 1024,
+                    allow_auto_create_topics=False,
+                ),
+            )
         return self._producer
 
     def ensure_topics(self, specs: Iterable[TopicSpec]) -> None:
@@ -152,15 +165,21 @@ class KafkaBus:
             spec.name: {
                 "num_partitions": spec.partitions,
                 "replication_factor": -1,  # the cluster's default.replication.factor
-                "configs": {} if spec.retention_ms is None else {"retention.ms": str(spec.retention_ms)},
+                "configs": {}
+                if spec.retention_ms is None
+                else {"retention.ms": str(spec.retention_ms)},
             }
             for spec in specs
         }
         if not wanted:
             return
-        admin = self._errors.call("connecting the admin client", lambda: KafkaAdminClient(**self._config("admin")))
+        admin = self._errors.call(
+            "connecting the admin client", lambda: KafkaAdminClient(**self._config("admin"))
+        )
         try:
-            result = self._errors.call("creating topics", lambda: admin.create_topics(wanted, raise_errors=False))
+            result = self._errors.call(
+                "creating topics", lambda: admin.create_topics(wanted, raise_errors=False)
+            )
             created = []
             for topic in result.get("topics", []):
                 code = topic.get("error_code", 0)
@@ -179,20 +198,31 @@ class KafkaBus:
 
     def delete_topics(self, names: Iterable[str]) -> None:
         """Delete topics (tests and resets); missing ones are ignored."""
-        admin = self._errors.call("connecting the admin client", lambda: KafkaAdminClient(**self._config("admin")))
+        admin = self._errors.call(
+            "connecting the admin client", lambda: KafkaAdminClient(**self._config("admin"))
+        )
         try:
-            self._errors.call("deleting topics", lambda: admin.delete_topics(list(names), raise_errors=False))
+            self._errors.call(
+                "deleting topics", lambda: admin.delete_topics(list(names), raise_errors=False)
+            )
         finally:
             admin.close()
 
-    def produce(self, topic: str, key: str | None, value: bytes, timestamp_ms: int | None = None) -> None:
+    def produce(
+        self, topic: str, key: str | None, value: bytes, timestamp_ms: int | None = None
+    ) -> None:
         producer = self._get_producer()
         try:
             future = producer.send(
-                topic, value=value, key=None if key is None else key.encode(), timestamp_ms=timestamp_ms
+                topic,
+                value=value,
+                key=None if key is None else key.encode(),
+                timestamp_ms=timestamp_ms,
             )
         except KafkaError as exc:
-            raise self._errors.error(f"producing to {topic!r} (does the topic exist?)", exc) from exc
+            raise self._errors.error(
+                f"producing to {topic!r} (does the topic exist?)", exc
+            ) from exc
         future.add_errback(self._failures.append)
 
     def flush(self, timeout_s: float | None = None) -> None:
@@ -213,7 +243,9 @@ class KafkaBus:
         start: StartAt = "committed",
         from_timestamp_ms: int | None = None,
     ) -> KafkaConsumerAdapter:
-        return KafkaConsumerAdapter(self, group, list(topics), start=start, from_timestamp_ms=from_timestamp_ms)
+        return KafkaConsumerAdapter(
+            self, group, list(topics), start=start, from_timestamp_ms=from_timestamp_ms
+        )
 
     def close(self) -> None:
         if self._producer is not None:
@@ -257,14 +289,17 @@ class KafkaConsumerAdapter:
         self.topics = topics
         self._start = start
         self._errors = bus._errors
-        self._consumer: KafkaConsumer = self._errors.call("connecting the consumer", lambda: KafkaConsumer(
-            **bus._config(f"consumer-{group}"),
-            group_id=group,
-            enable_auto_commit=False,
-            auto_offset_reset="latest" if start == "latest" else "earliest",
-            allow_auto_create_topics=False,
-            max_poll_records=500,
-        ))
+        self._consumer: KafkaConsumer = self._errors.call(
+            "connecting the consumer",
+            lambda: KafkaConsumer(
+                **bus._config(f"consumer-{group}"),
+                group_id=group,
+                enable_auto_commit=False,
+                auto_offset_reset="latest" if start == "latest" else "earliest",
+                allow_auto_create_topics=False,
+                max_poll_records=500,
+            ),
+        )
         self._timestamp_offsets: dict[TopicPartition, int] = {}
         if from_timestamp_ms is not None:
             self._timestamp_offsets = self._errors.call(
@@ -273,7 +308,7 @@ class KafkaConsumerAdapter:
         self._consumer.subscribe(topics, listener=_InitialPosition(self))
 
     def _partitions(self) -> list[TopicPartition]:
-        parts = []
+        parts: list[TopicPartition] = []
         for topic in self.topics:
             ids = self._consumer.partitions_for_topic(topic)
             if not ids:
@@ -303,13 +338,21 @@ class KafkaConsumerAdapter:
         return {(tp.topic, tp.partition) for tp in self._consumer.assignment()}
 
     def poll(self, max_records: int = 500, timeout_s: float = 1.0) -> list[Record]:
-        batches = self._errors.call("polling", lambda: self._consumer.poll(
-            timeout_ms=int(timeout_s * 1000), max_records=max_records
-        ))
+        batches = self._errors.call(
+            "polling",
+            lambda: self._consumer.poll(timeout_ms=int(timeout_s * 1000), max_records=max_records),
+        )
         records: list[Record] = []
         for msgs in batches.values():
             records.extend(
-                Record(m.topic, m.partition, m.offset, None if m.key is None else m.key.decode(), m.value, m.timestamp)
+                Record(
+                    m.topic,
+                    m.partition,
+                    m.offset,
+                    None if m.key is None else m.key.decode(),
+                    m.value,
+                    m.timestamp,
+                )
                 for m in msgs
             )
         return records
@@ -332,20 +375,25 @@ class KafkaConsumerAdapter:
             self._errors.call("committing offsets", lambda: self._consumer.commit(offsets))
         except BusUnavailableError as exc:
             if isinstance(exc.__cause__, CommitFailedError):
-                log.warning("commit lost to a rebalance; records will be re-delivered",
-                            extra={"group": self.group, "error": str(exc.__cause__)})
+                log.warning(
+                    "commit lost to a rebalance; records will be re-delivered",
+                    extra={"group": self.group, "error": str(exc.__cause__)},
+                )
                 return
             raise
 
     def seek_to_committed(self) -> None:
-        for tp in self._consumer.assignment():
-            committed = self._errors.call("reading committed offsets", lambda: self._consumer.committed(tp))
-            if committed is not None:
-                self._consumer.seek(tp, committed)
-            elif tp in self._timestamp_offsets:
-                self._consumer.seek(tp, self._timestamp_offsets[tp])
-            else:
-                self._consumer.seek_to_beginning(tp)
+        def rewind() -> None:
+            for tp in self._consumer.assignment():
+                committed = self._consumer.committed(tp)
+                if committed is not None:
+                    self._consumer.seek(tp, committed)
+                elif tp in self._timestamp_offsets:
+                    self._consumer.seek(tp, self._timestamp_offsets[tp])
+                else:
+                    self._consumer.seek_to_beginning(tp)
+
+        self._errors.call("reading committed offsets", rewind)
 
     def lag(self) -> int:
         """Records on the topics not yet committed by the group (all partitions, not only ours)."""

@@ -37,7 +37,10 @@ KAFKA, ES = "kafka", "elasticsearch"
 ENV_VAR = {KAFKA: "NEWSWATCH_KAFKA", ES: "NEWSWATCH_ES"}
 FLAG = {KAFKA: "--kafka-only", ES: "--es-only"}
 SERVER_FIXTURES = {
-    "kafka_bootstrap": KAFKA, "es_url": ES, "private_kafka": KAFKA, "private_elasticsearch": ES,
+    "kafka_bootstrap": KAFKA,
+    "es_url": ES,
+    "private_kafka": KAFKA,
+    "private_elasticsearch": ES,
 }
 START_TIMEOUT_S = 900  # a cold start downloads ~150 MB and starts two JVMs on 2 cores
 
@@ -49,10 +52,14 @@ def in_ci() -> bool:
 def _unavailable(what: str, detail: str) -> None:
     """Fail under CI (a run that tested nothing must not pass); skip with the fix elsewhere."""
     if in_ci():
-        pytest.fail(f"{what} could not be started (CI=true makes this a failure):\n{detail}", pytrace=False)
+        pytest.fail(
+            f"{what} could not be started (CI=true makes this a failure):\n{detail}", pytrace=False
+        )
     first = detail.strip().splitlines()[0] if detail.strip() else "no output"
-    pytest.skip(f"{what} unavailable ({first}). Fix: run `.venv/bin/python {SCRIPT.relative_to(REPO)} up` "
-                "to see why, or export NEWSWATCH_KAFKA / NEWSWATCH_ES to point at running servers")
+    pytest.skip(
+        f"{what} unavailable ({first}). Fix: run `.venv/bin/python {SCRIPT.relative_to(REPO)} up` "
+        "to see why, or export NEWSWATCH_KAFKA / NEWSWATCH_ES to point at running servers"
+    )
 
 
 class LocalService:
@@ -66,7 +73,10 @@ class LocalService:
         flags = [FLAG[names[0]]] if len(names) == 1 else []
         return subprocess.run(
             [sys.executable, str(SCRIPT), command, *flags, "--run-dir", str(self.run_dir)],
-            capture_output=True, text=True, timeout=START_TIMEOUT_S, check=False,
+            capture_output=True,
+            text=True,
+            timeout=START_TIMEOUT_S,
+            check=False,
         )
 
     def up(self, names: list[str]) -> str | None:
@@ -74,7 +84,9 @@ class LocalService:
         try:
             proc = self._run("up", names)
         except subprocess.TimeoutExpired:
-            return f"services.py up did not finish within {START_TIMEOUT_S} s (run dir {self.run_dir})"
+            return (
+                f"services.py up did not finish within {START_TIMEOUT_S} s (run dir {self.run_dir})"
+            )
         if proc.returncode != 0:
             return f"{proc.stderr}\n(exit {proc.returncode}, run dir {self.run_dir})"
         for line in proc.stdout.splitlines():
@@ -121,8 +133,12 @@ class SessionServers:
             atexit.register(self.service.down)  # also on an interrupted session
         if name not in self.service.addresses:
             # Start every server the collected tests need in one go, so they start in parallel.
-            wanted = sorted({name} | {n for n in self.needed if not os.environ.get(ENV_VAR[n])}
-                            - set(self.service.addresses) - set(self.errors))
+            wanted = sorted(
+                {name}
+                | {n for n in self.needed if not os.environ.get(ENV_VAR[n])}
+                - set(self.service.addresses)
+                - set(self.errors)
+            )
             error = self.service.up(wanted)
             if error is not None:
                 self.errors.update(dict.fromkeys(wanted, error))
@@ -156,7 +172,9 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Mark every test that uses a server fixture `integration`; remember which servers to start."""
     for item in items:
-        used = {SERVER_FIXTURES[f] for f in getattr(item, "fixturenames", ()) if f in SERVER_FIXTURES}
+        used = {
+            SERVER_FIXTURES[f] for f in getattr(item, "fixturenames", ()) if f in SERVER_FIXTURES
+        }
         callspec = getattr(item, "callspec", None)
         if callspec is not None and callspec.params.get("bus") == "kafka":
             used.add(KAFKA)
@@ -237,6 +255,8 @@ def bus(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
     from newswatch.kafka_bus import KafkaBus
     from newswatch.settings import KafkaSettings
 
-    kafka = KafkaBus([request.getfixturevalue("kafka_bootstrap")], KafkaSettings(), client_id=new_name())
+    kafka = KafkaBus(
+        [request.getfixturevalue("kafka_bootstrap")], KafkaSettings(), client_id=new_name()
+    )
     yield kafka
     kafka.close()

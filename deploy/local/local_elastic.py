@@ -15,10 +15,23 @@ from pathlib import Path
 from typing import Any
 
 import versions
-from svc_common import ServiceError, alive, cache_dir, file_lock, free_port, java_home, mvn, render, spawn, tail
+from svc_common import (
+    ServiceError,
+    alive,
+    cache_dir,
+    file_lock,
+    free_port,
+    java_home,
+    mvn,
+    render,
+    spawn,
+    tail,
+)
 
 ES_USER = "newswatch-es"
-ARTIFACT = f"org.elasticsearch.distribution.integ-test-zip:elasticsearch:{versions.ELASTICSEARCH}:zip"
+ARTIFACT = (
+    f"org.elasticsearch.distribution.integ-test-zip:elasticsearch:{versions.ELASTICSEARCH}:zip"
+)
 # What the integ-test zip holds; a version bump that changes it is reported (see check_modules).
 EXPECTED_MODULES = {"apm", "transport-netty4", "x-pack-core", "x-pack-security"}
 
@@ -31,8 +44,11 @@ def fetch() -> Path:
         if zip_path.exists():
             return zip_path
         home.mkdir(parents=True, exist_ok=True)
-        mvn(["dependency:copy", f"-Dartifact={ARTIFACT}", f"-DoutputDirectory={home}"],
-            f"Elasticsearch {versions.ELASTICSEARCH}", cwd=home)
+        mvn(
+            ["dependency:copy", f"-Dartifact={ARTIFACT}", f"-DoutputDirectory={home}"],
+            f"Elasticsearch {versions.ELASTICSEARCH}",
+            cwd=home,
+        )
     return zip_path
 
 
@@ -43,8 +59,11 @@ def _es_user() -> tuple[int, int] | None:
     try:
         entry = pwd.getpwnam(ES_USER)
     except KeyError:
-        subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", ES_USER],
-                       capture_output=True, check=False)  # a parallel run may have won the race
+        subprocess.run(
+            ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", ES_USER],
+            capture_output=True,
+            check=False,
+        )  # a parallel run may have won the race
         try:
             entry = pwd.getpwnam(ES_USER)
         except KeyError as exc:
@@ -56,8 +75,10 @@ def _check_reachable(path: Path) -> None:
     """As root, every ancestor of the run dir must be searchable by others (not under /root)."""
     for parent in [path, *path.parents]:
         if parent.exists() and not parent.stat().st_mode & stat.S_IXOTH:
-            raise ServiceError(f"{ES_USER} cannot reach {path}: {parent} is not searchable by others. "
-                               "Use a run dir outside /root, e.g. --run-dir /tmp/newswatch-services")
+            raise ServiceError(
+                f"{ES_USER} cannot reach {path}: {parent} is not searchable by others. "
+                "Use a run dir outside /root, e.g. --run-dir /tmp/newswatch-services"
+            )
 
 
 def prepare(run: Path, zip_path: Path) -> dict[str, Any]:
@@ -65,19 +86,33 @@ def prepare(run: Path, zip_path: Path) -> dict[str, Any]:
     shutil.rmtree(run, ignore_errors=True)
     run.mkdir(parents=True)
     run.chmod(0o755)
-    unzip = subprocess.run(["unzip", "-q", str(zip_path), "-d", str(run)], capture_output=True, text=True,
-                           check=False)  # the unzip CLI keeps the executable bits of bin/*
+    unzip = subprocess.run(
+        ["unzip", "-q", str(zip_path), "-d", str(run)], capture_output=True, text=True, check=False
+    )  # the unzip CLI keeps the executable bits of bin/*
     if unzip.returncode != 0:
-        raise ServiceError(f"unzip of {zip_path} failed: {unzip.stderr.strip()} (delete it to re-fetch)")
+        raise ServiceError(
+            f"unzip of {zip_path} failed: {unzip.stderr.strip()} (delete it to re-fetch)"
+        )
     home = run / f"elasticsearch-{versions.ELASTICSEARCH}"
     for sub in ("data", "logs", "tmp"):
         (run / sub).mkdir()
-    rec: dict[str, Any] = {"dir": str(run), "home": str(home), "port": free_port(),
-                           "transport_port": free_port(), "version": versions.ELASTICSEARCH,
-                           "cluster_name": f"newswatch-{os.getpid()}"}
-    render("elasticsearch.yml", home / "config" / "elasticsearch.yml", cluster_name=rec["cluster_name"],
-           port=rec["port"], transport_port=rec["transport_port"], data_dir=run / "data",
-           logs_dir=run / "logs")
+    rec: dict[str, Any] = {
+        "dir": str(run),
+        "home": str(home),
+        "port": free_port(),
+        "transport_port": free_port(),
+        "version": versions.ELASTICSEARCH,
+        "cluster_name": f"newswatch-{os.getpid()}",
+    }
+    render(
+        "elasticsearch.yml",
+        home / "config" / "elasticsearch.yml",
+        cluster_name=rec["cluster_name"],
+        port=rec["port"],
+        transport_port=rec["transport_port"],
+        data_dir=run / "data",
+        logs_dir=run / "logs",
+    )
     user = _es_user()
     if user is not None:
         _check_reachable(run)
@@ -89,9 +124,14 @@ def start(rec: dict[str, Any]) -> None:
     """Start ES in the foreground of a detached session (as the ES user when root)."""
     run, home = Path(rec["dir"]), Path(rec["home"])
     heap = os.environ.get("NEWSWATCH_ES_HEAP", versions.ES_HEAP)
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(run), "LANG": "C.UTF-8",
-           "ES_JAVA_HOME": str(java_home()), "ES_JAVA_OPTS": f"-Xms{heap} -Xmx{heap}",
-           "ES_TMPDIR": str(run / "tmp")}
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(run),
+        "LANG": "C.UTF-8",
+        "ES_JAVA_HOME": str(java_home()),
+        "ES_JAVA_OPTS": f"-Xms{heap} -Xmx{heap}",
+        "ES_TMPDIR": str(run / "tmp"),
+    }
     cmd = [str(home / "bin" / "elasticsearch"), "-p", str(run / "es.pid")]
     user = _es_user()
     if user is not None:
@@ -118,7 +158,7 @@ def logs(rec: dict[str, Any]) -> str:
 
 def _get(url: str, timeout_s: float) -> dict[str, Any] | None:
     try:
-        with urllib.request.urlopen(url, timeout=timeout_s) as resp:  # noqa: S310 (loopback only)
+        with urllib.request.urlopen(url, timeout=timeout_s) as resp:
             return dict(json.load(resp))
     except (urllib.error.URLError, OSError, ValueError):
         return None
@@ -135,8 +175,10 @@ def check_modules(url: str) -> str | None:
     body = _get(f"{url}/_nodes/_local/plugins", 5.0) or {}
     found = {m["name"] for node in body.get("nodes", {}).values() for m in node.get("modules", [])}
     if found != EXPECTED_MODULES:
-        return (f"Elasticsearch modules changed: expected {sorted(EXPECTED_MODULES)}, got {sorted(found)}; "
-                "review which features tests may use")
+        return (
+            f"Elasticsearch modules changed: expected {sorted(EXPECTED_MODULES)}, got {sorted(found)}; "
+            "review which features tests may use"
+        )
     return None
 
 

@@ -14,7 +14,17 @@ from typing import Any
 
 import versions
 from svc_common import (
-    TEMPLATES, ServiceError, alive, cache_dir, file_lock, free_port, java_home, mvn, render, spawn, tail,
+    TEMPLATES,
+    ServiceError,
+    alive,
+    cache_dir,
+    file_lock,
+    free_port,
+    java_home,
+    mvn,
+    render,
+    spawn,
+    tail,
 )
 
 
@@ -26,15 +36,31 @@ def fetch() -> Path:
         if (home / ".complete").exists():
             return libs
         home.mkdir(parents=True, exist_ok=True)
-        render("kafka-pom.xml", home / "pom.xml", kafka_version=versions.KAFKA, log4j_version=versions.LOG4J)
+        render(
+            "kafka-pom.xml",
+            home / "pom.xml",
+            kafka_version=versions.KAFKA,
+            log4j_version=versions.LOG4J,
+        )
         staging = home / "libs.partial"
         shutil.rmtree(staging, ignore_errors=True)
-        mvn(["-f", str(home / "pom.xml"), "dependency:copy-dependencies", "-DincludeScope=runtime",
-             f"-DoutputDirectory={staging}"], f"Kafka {versions.KAFKA}", cwd=home)
+        mvn(
+            [
+                "-f",
+                str(home / "pom.xml"),
+                "dependency:copy-dependencies",
+                "-DincludeScope=runtime",
+                f"-DoutputDirectory={staging}",
+            ],
+            f"Kafka {versions.KAFKA}",
+            cwd=home,
+        )
         jars = {p.name for p in staging.glob("*.jar")}
         if not any(j.startswith("slf4j-api-1.") for j in jars):
-            raise ServiceError(f"Kafka {versions.KAFKA} no longer ships SLF4J 1.x ({sorted(jars)}): "
-                               "switch the binding in templates/kafka-pom.xml to log4j-slf4j2-impl")
+            raise ServiceError(
+                f"Kafka {versions.KAFKA} no longer ships SLF4J 1.x ({sorted(jars)}): "
+                "switch the binding in templates/kafka-pom.xml to log4j-slf4j2-impl"
+            )
         shutil.rmtree(libs, ignore_errors=True)
         staging.rename(libs)
         (home / ".complete").write_text(versions.KAFKA + "\n")
@@ -57,18 +83,39 @@ def prepare(run: Path, libs: Path) -> dict[str, Any]:
     """Write configs into a fresh `run` dir, format the storage; returns the service record."""
     shutil.rmtree(run, ignore_errors=True)
     (run / "logs").mkdir(parents=True)
-    rec: dict[str, Any] = {"dir": str(run), "port": free_port(), "controller_port": free_port(),
-                           "version": versions.KAFKA}
-    render("kafka-server.properties", run / "server.properties", port=rec["port"],
-           controller_port=rec["controller_port"], data_dir=run / "data")
+    rec: dict[str, Any] = {
+        "dir": str(run),
+        "port": free_port(),
+        "controller_port": free_port(),
+        "version": versions.KAFKA,
+    }
+    render(
+        "kafka-server.properties",
+        run / "server.properties",
+        port=rec["port"],
+        controller_port=rec["controller_port"],
+        data_dir=run / "data",
+    )
     shutil.copy(TEMPLATES / "kafka-log4j2.properties", run / "log4j2.properties")
     fmt = subprocess.run(
-        [*_java(libs), "kafka.tools.StorageTool", "format", "-t", cluster_id(),
-         "-c", str(run / "server.properties"), "--ignore-formatted"],
-        capture_output=True, text=True, check=False,
+        [
+            *_java(libs),
+            "kafka.tools.StorageTool",
+            "format",
+            "-t",
+            cluster_id(),
+            "-c",
+            str(run / "server.properties"),
+            "--ignore-formatted",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if fmt.returncode != 0:
-        raise ServiceError(f"Kafka storage format failed (exit {fmt.returncode}):\n{fmt.stdout}{fmt.stderr}")
+        raise ServiceError(
+            f"Kafka storage format failed (exit {fmt.returncode}):\n{fmt.stdout}{fmt.stderr}"
+        )
     return rec
 
 
@@ -76,11 +123,23 @@ def start(rec: dict[str, Any], libs: Path) -> None:
     """Start the broker JVM detached, on the record's ports and data dir (fresh or restarted)."""
     run = Path(rec["dir"])
     heap = os.environ.get("NEWSWATCH_KAFKA_HEAP", versions.KAFKA_HEAP)
-    cmd = [str(java_home() / "bin" / "java"), f"-Xms{heap}", f"-Xmx{heap}", "-XX:+UseG1GC",
-           "-XX:MaxGCPauseMillis=20", "-Djava.awt.headless=true",
-           f"-Dlog4j2.configurationFile={run / 'log4j2.properties'}", f"-Dkafka.logs.dir={run / 'logs'}",
-           "-cp", f"{libs}/*", "kafka.Kafka", str(run / "server.properties")]
-    rec["pid"], rec["start_ticks"] = spawn(cmd, env=dict(os.environ), cwd=run, out=run / "kafka.out")
+    cmd = [
+        str(java_home() / "bin" / "java"),
+        f"-Xms{heap}",
+        f"-Xmx{heap}",
+        "-XX:+UseG1GC",
+        "-XX:MaxGCPauseMillis=20",
+        "-Djava.awt.headless=true",
+        f"-Dlog4j2.configurationFile={run / 'log4j2.properties'}",
+        f"-Dkafka.logs.dir={run / 'logs'}",
+        "-cp",
+        f"{libs}/*",
+        "kafka.Kafka",
+        str(run / "server.properties"),
+    ]
+    rec["pid"], rec["start_ticks"] = spawn(
+        cmd, env=dict(os.environ), cwd=run, out=run / "kafka.out"
+    )
 
 
 def logs(rec: dict[str, Any]) -> str:
@@ -97,8 +156,12 @@ def probe(bootstrap: str, timeout_s: float = 3.0) -> bool:
     logging.getLogger("kafka").setLevel(logging.CRITICAL)
     ms = int(timeout_s * 1000)
     try:
-        admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="newswatch-services-probe",
-                                 request_timeout_ms=ms, bootstrap_timeout_ms=ms)
+        admin = KafkaAdminClient(
+            bootstrap_servers=bootstrap,
+            client_id="newswatch-services-probe",
+            request_timeout_ms=ms,
+            bootstrap_timeout_ms=ms,
+        )
     except (KafkaError, OSError, ValueError):
         return False
     try:

@@ -30,9 +30,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import local_elastic  # noqa: E402 (sibling modules of this script)
-import local_kafka  # noqa: E402
-from svc_common import ServiceError, alive, file_lock, proc_start_ticks, terminate  # noqa: E402
+import local_elastic
+import local_kafka
+from svc_common import ServiceError, alive, file_lock, proc_start_ticks, terminate
 
 KAFKA, ES = "kafka", "elasticsearch"
 DEFAULT_TIMEOUT_S = {KAFKA: 90.0, ES: 180.0}
@@ -94,7 +94,9 @@ def _bring_up(name: str, run_dir: Path, state: State, timeout_s: float) -> dict[
         log(f"{name} already running at {address(name, rec)} (pid {rec['pid']})")
         return rec
     if rec and is_running(name, rec):
-        raise ServiceError(f"{name} pid {rec['pid']} is running but not answering; run `down` first")
+        raise ServiceError(
+            f"{name} pid {rec['pid']} is running but not answering; run `down` first"
+        )
     timings: dict[str, float] = {}
     if name == KAFKA:
         libs = local_kafka.fetch()
@@ -124,9 +126,11 @@ def _bring_up(name: str, run_dir: Path, state: State, timeout_s: float) -> dict[
             log(f"WARNING: {warning}")
     rec.update(status="running", timings={k: round(v, 2) for k, v in timings.items()})
     state.put(name, rec)
-    log(f"{name} {rec['version']} ready at {address(name, rec)} in {timings['total_s']:.1f} s "
+    log(
+        f"{name} {rec['version']} ready at {address(name, rec)} in {timings['total_s']:.1f} s "
         f"(fetch {timings['fetch_s']:.1f} s, prepare {timings['prepare_s']:.1f} s, "
-        f"start {timings['ready_s']:.1f} s)")
+        f"start {timings['ready_s']:.1f} s)"
+    )
     return rec
 
 
@@ -148,8 +152,10 @@ def cmd_up(run_dir: Path, names: list[str], timeout_s: float | None) -> int:
         before = {n for n in names if (r := state.services.get(n)) and is_running(n, r)}
         errors: list[str] = []
         with ThreadPoolExecutor(max_workers=len(names)) as pool:
-            futures = {n: pool.submit(_bring_up, n, run_dir, state, timeout_s or DEFAULT_TIMEOUT_S[n])
-                       for n in names}
+            futures = {
+                n: pool.submit(_bring_up, n, run_dir, state, timeout_s or DEFAULT_TIMEOUT_S[n])
+                for n in names
+            }
             for name, future in futures.items():
                 try:
                     future.result()
@@ -201,22 +207,37 @@ def cmd_status(run_dir: Path) -> int:
         running = is_running(name, rec)
         ready = running and probe(name, rec)
         healthy = healthy and ready
-        word = "ready" if ready else "running, not answering" if running else rec.get("status", "stopped")
-        print(f"# {name} {rec.get('version')}: {word} at {address(name, rec)} (pid {rec.get('pid')}, "
-              f"dir {rec['dir']}, timings {rec.get('timings')})")
+        word = (
+            "ready"
+            if ready
+            else "running, not answering"
+            if running
+            else rec.get("status", "stopped")
+        )
+        print(
+            f"# {name} {rec.get('version')}: {word} at {address(name, rec)} (pid {rec.get('pid')}, "
+            f"dir {rec['dir']}, timings {rec.get('timings')})"
+        )
     print(exports(state))
     return 0 if healthy else 1
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("command", choices=["up", "down", "stop", "status"])
     only = parser.add_mutually_exclusive_group()
     only.add_argument("--kafka-only", action="store_true")
     only.add_argument("--es-only", action="store_true")
-    parser.add_argument("--run-dir", type=Path,
-                        default=Path(os.environ.get("NEWSWATCH_RUN_DIR", "/tmp/newswatch-services")))
-    parser.add_argument("--timeout", type=float, default=None, help="readiness timeout per service, s")
+    parser.add_argument(
+        "--run-dir",
+        type=Path,
+        default=Path(os.environ.get("NEWSWATCH_RUN_DIR", "/tmp/newswatch-services")),
+    )
+    parser.add_argument(
+        "--timeout", type=float, default=None, help="readiness timeout per service, s"
+    )
     args = parser.parse_args(argv)
     names = [KAFKA] if args.kafka_only else [ES] if args.es_only else [KAFKA, ES]
     run_dir = args.run_dir.resolve()

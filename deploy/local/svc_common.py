@@ -43,7 +43,9 @@ def java_home() -> Path:
         return JAVA17
     java = shutil.which("java")
     if java is None:
-        raise ServiceError("no Java found: install openjdk-17-jre-headless or set NEWSWATCH_JAVA_HOME")
+        raise ServiceError(
+            "no Java found: install openjdk-17-jre-headless or set NEWSWATCH_JAVA_HOME"
+        )
     return Path(java).resolve().parent.parent
 
 
@@ -138,7 +140,12 @@ def spawn(cmd: list[str], *, env: dict[str, str], cwd: Path, out: Path) -> tuple
     """Start a server detached in its own session, output to `out`; returns (pid, start ticks)."""
     with out.open("ab") as handle:
         proc = subprocess.Popen(
-            cmd, env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=handle, stderr=subprocess.STDOUT,
+            cmd,
+            env=env,
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
     proc.returncode = 0  # detached on purpose: keep Popen.__del__ from warning it still runs

@@ -56,7 +56,9 @@ def test_produced_records_come_back_in_order_and_commit_clears_lag(
     consumer = bus.consumer(unique_name, [topic])
     try:
         got = drain(consumer, 25)
-        assert [(r.key, r.value) for r in got] == [(f"id-{i}", f"value-{i}".encode()) for i in range(25)]
+        assert [(r.key, r.value) for r in got] == [
+            (f"id-{i}", f"value-{i}".encode()) for i in range(25)
+        ]
         assert [r.offset for r in got] == list(range(25))
         assert consumer.lag() == 25
         consumer.commit(got)
@@ -80,7 +82,9 @@ def test_records_not_committed_are_redelivered_to_the_next_member(
         second.close()
 
 
-def test_seek_to_committed_re_reads_the_uncommitted_tail(bus: Any, new_topic: TopicMaker, unique_name: str) -> None:
+def test_seek_to_committed_re_reads_the_uncommitted_tail(
+    bus: Any, new_topic: TopicMaker, unique_name: str
+) -> None:
     topic = new_topic()
     send(bus, topic, range(5))
     consumer = bus.consumer(unique_name, [topic])
@@ -92,7 +96,9 @@ def test_seek_to_committed_re_reads_the_uncommitted_tail(bus: Any, new_topic: To
         consumer.close()
 
 
-def test_from_timestamp_skips_older_records(bus: Any, new_topic: TopicMaker, unique_name: str) -> None:
+def test_from_timestamp_skips_older_records(
+    bus: Any, new_topic: TopicMaker, unique_name: str
+) -> None:
     topic = new_topic()
     base = int(time.time() * 1000) - 60_000
     send(bus, topic, range(10), base_ts=base)
@@ -103,7 +109,9 @@ def test_from_timestamp_skips_older_records(bus: Any, new_topic: TopicMaker, uni
         consumer.close()
 
 
-def test_start_latest_sees_only_new_records(bus: Any, new_topic: TopicMaker, unique_name: str) -> None:
+def test_start_latest_sees_only_new_records(
+    bus: Any, new_topic: TopicMaker, unique_name: str
+) -> None:
     topic = new_topic()
     send(bus, topic, range(3))
     consumer = bus.consumer(unique_name, [topic], start="latest")

@@ -29,7 +29,9 @@ def drain(consumer: KafkaConsumerAdapter, want: int, timeout_s: float = 30.0) ->
     return got
 
 
-def produce(bus: KafkaBus, topic: str, ids: range, ts: Callable[[int], int | None] = lambda i: None) -> None:
+def produce(
+    bus: KafkaBus, topic: str, ids: range, ts: Callable[[int], int | None] = lambda i: None
+) -> None:
     for i in ids:
         bus.produce(topic, f"id-{i}", f"value-{i}".encode(), timestamp_ms=ts(i))
     bus.flush()
@@ -58,13 +60,17 @@ def topic(kbus: KafkaBus, name_factory: Callable[[], str]) -> Iterator[TopicFact
         kbus.delete_topics(made)
 
 
-def test_round_trip_keeps_keys_values_and_commits(kbus: KafkaBus, topic: TopicFactory, unique_name: str) -> None:
+def test_round_trip_keeps_keys_values_and_commits(
+    kbus: KafkaBus, topic: TopicFactory, unique_name: str
+) -> None:
     name = topic(3)
     produce(kbus, name, range(200))
     consumer = kbus.consumer(unique_name, [name])
     try:
         got = drain(consumer, 200)
-        assert sorted((r.key, r.value) for r in got) == sorted((f"id-{i}", f"value-{i}".encode()) for i in range(200))
+        assert sorted((r.key, r.value) for r in got) == sorted(
+            (f"id-{i}", f"value-{i}".encode()) for i in range(200)
+        )
         assert {r.partition for r in got} == {0, 1, 2}  # keyed records spread over the partitions
         by_key = {r.key: r.partition for r in got}
         produce(kbus, name, range(200))  # the same keys land on the same partitions again
@@ -77,7 +83,9 @@ def test_round_trip_keeps_keys_values_and_commits(kbus: KafkaBus, topic: TopicFa
         consumer.close()
 
 
-def test_uncommitted_records_are_redelivered_after_reopen(kbus: KafkaBus, topic: TopicFactory, unique_name: str) -> None:
+def test_uncommitted_records_are_redelivered_after_reopen(
+    kbus: KafkaBus, topic: TopicFactory, unique_name: str
+) -> None:
     name = topic(1)
     produce(kbus, name, range(10))
     first = kbus.consumer(unique_name, [name])
@@ -93,7 +101,9 @@ def test_uncommitted_records_are_redelivered_after_reopen(kbus: KafkaBus, topic:
         second.close()
 
 
-def test_seek_to_committed_rewinds_after_a_failed_batch(kbus: KafkaBus, topic: TopicFactory, unique_name: str) -> None:
+def test_seek_to_committed_rewinds_after_a_failed_batch(
+    kbus: KafkaBus, topic: TopicFactory, unique_name: str
+) -> None:
     name = topic(1)
     produce(kbus, name, range(6))
     consumer = kbus.consumer(unique_name, [name])
@@ -167,16 +177,25 @@ def test_start_earliest_ignores_commits_and_latest_skips_the_backlog(
         tail.close()
 
 
-def test_ensure_topics_is_idempotent_and_sets_partitions(kbus: KafkaBus, name_factory: Callable[[], str]) -> None:
+def test_ensure_topics_is_idempotent_and_sets_partitions(
+    kbus: KafkaBus, name_factory: Callable[[], str]
+) -> None:
     names = [name_factory(), name_factory()]
-    specs = [TopicSpec(names[0], partitions=3, retention_ms=60_000), TopicSpec(names[1], partitions=1)]
+    specs = [
+        TopicSpec(names[0], partitions=3, retention_ms=60_000),
+        TopicSpec(names[1], partitions=1),
+    ]
     try:
         kbus.ensure_topics(specs)
         kbus.ensure_topics(specs)  # again: already there, no error
         consumer = kbus.consumer(name_factory(), names)
         try:
             assert consumer.lag() == 0
-            assert {tp.partition for tp in consumer._partitions() if tp.topic == names[0]} == {0, 1, 2}
+            assert {tp.partition for tp in consumer._partitions() if tp.topic == names[0]} == {
+                0,
+                1,
+                2,
+            }
         finally:
             consumer.close()
     finally:
@@ -209,7 +228,9 @@ def test_unreachable_broker_fails_fast_with_the_address_and_what_to_check() -> N
         assert "broker is running" in message and "security_protocol=PLAINTEXT" in message
 
 
-def test_broker_restart_mid_stream_loses_nothing(private_kafka: Any, name_factory: Callable[[], str]) -> None:
+def test_broker_restart_mid_stream_loses_nothing(
+    private_kafka: Any, name_factory: Callable[[], str]
+) -> None:
     bus = KafkaBus([private_kafka.addresses["kafka"]], KafkaSettings(), client_id=name_factory())
     name = name_factory()
     bus.ensure_topics([TopicSpec(name, partitions=3)])
@@ -230,10 +251,12 @@ def test_broker_restart_mid_stream_loses_nothing(private_kafka: Any, name_factor
         assert {r.key for r in delivered + after} == want
         replay = bus.consumer(name_factory(), [name], start="earliest")
         try:
-            log_keys = [r.key for r in drain(replay, 300) + replay.poll(timeout_s=1.0)]
+            log_keys = [r.key or "" for r in drain(replay, 300) + replay.poll(timeout_s=1.0)]
         finally:
             replay.close()
-        assert sorted(log_keys) == sorted(want)  # each exactly once: idempotent retries, no duplicates
+        assert sorted(log_keys) == sorted(
+            want
+        )  # each exactly once: idempotent retries, no duplicates
     finally:
         consumer.close()
         bus.close()
