@@ -29,7 +29,16 @@ from typing import Any
 import httpx
 import uvicorn
 
-from newswatch import Article, ElasticSettings, EmbeddedStore, EnrichedArticle, Entity, Store, TopicLabel, utcnow
+from newswatch import (
+    Article,
+    ElasticSettings,
+    EmbeddedStore,
+    EnrichedArticle,
+    Entity,
+    Store,
+    TopicLabel,
+    utcnow,
+)
 from sinks import ElasticStore
 from sinks.web import create_app
 
