@@ -38,6 +38,7 @@ import sys
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 from eval.gold import CORE_LABELS
 from eval.splits import SPLITS, split_of
@@ -94,8 +95,8 @@ def dvids(path: Path) -> Iterator[dict[str, object]]:
                "judged": ["defence"], "source": "dvids_defense", "origin_labels": row["labels"]}
 
 
-def _entries(paths: Iterable[Path]) -> Iterator[tuple[Path, dict[str, object]]]:
-    import feedparser
+def _entries(paths: Iterable[Path]) -> Iterator[tuple[Path, Any]]:
+    import feedparser  # type: ignore[import-untyped]
 
     for path in sorted(paths):
         for entry in feedparser.parse(path.read_bytes()).entries:
@@ -119,28 +120,30 @@ def afmil(folder: Path) -> Iterator[dict[str, object]]:
 def guardian(folder: Path) -> Iterator[dict[str, object]]:
     """Guardian items labelled from their keyword tags; items in several sections merged."""
     merged: dict[str, dict[str, object]] = {}
+    tags: dict[str, set[str]] = {}
     sections: dict[str, set[str]] = {}
     for path, entry in _entries(folder.glob("*.xml")):
         link = str(entry.get("link") or entry.get("id") or "")
         item_id = "guardian:" + link.split("theguardian.com/", 1)[-1]
-        tags = {str(t.get("scheme", "")).split("theguardian.com/", 1)[-1] for t in entry.get("tags", [])}
+        tags.setdefault(item_id, set()).update(
+            str(t.get("scheme", "")).split("theguardian.com/", 1)[-1] for t in entry.get("tags", [])
+        )
         sections.setdefault(item_id, set()).add(path.stem.split("_", 1)[-1])
-        row = merged.setdefault(item_id, {
+        merged.setdefault(item_id, {
             "id": item_id, "title": clean_html(str(entry.get("title", ""))),
-            "summary": clean_html(str(entry.get("summary", ""))), "text": "", "tags": set(),
+            "summary": clean_html(str(entry.get("summary", ""))), "text": "",
             "source": "guardian-sections",
         })
-        row["tags"] |= tags  # type: ignore[operator]
     for item_id, row in merged.items():
-        tags = row.pop("tags")
+        found = tags[item_id]
         labels = [name for name, family in (("defence", DEFENCE_TAGS), ("trade", TRADE_TAGS),
-                                             ("energy", ENERGY_TAGS)) if tags & family]  # type: ignore[operator]
+                                             ("energy", ENERGY_TAGS)) if found & family]
         if sections[item_id] & GUARDIAN_NEWS_SECTIONS:
             judged = ["energy", "trade"] + (["defence"] if "defence" in labels else [])
         else:
             judged = list(CORE_LABELS)
         row.update(labels=labels, judged=sorted(judged), sections=sorted(sections[item_id]),
-                   origin_labels=sorted(tags))  # type: ignore[arg-type]
+                   origin_labels=sorted(found))
         yield row
 
 
@@ -175,7 +178,7 @@ def write_splits(rows: list[dict[str, object]], out: Path, corpora: Path) -> dic
         for handle in handles.values():
             handle.close()
     inputs = [corpora / "labeled" / "reuters21578.jsonl", corpora / "labeled" / "dvids_defense.jsonl"]
-    manifest = {
+    manifest: dict[str, object] = {
         "split": "eval.splits.split_of (sha256 of salt:id, 30% held out)",
         "counts": {s: dict(sorted(c.items())) for s, c in counts.items()},
         "inputs": {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in inputs},

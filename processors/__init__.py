@@ -1,6 +1,13 @@
 """Stage 2: Article -> EnrichedArticle (topics and named entities) on `news.enriched`."""
 
-from processors.classify import CLASSIFIERS, DEFAULT_CLASSIFIER, Classifier, TopicRule, TopicScore, load_classifier
+from processors.classify import (
+    CLASSIFIERS,
+    DEFAULT_CLASSIFIER,
+    Classifier,
+    TopicRule,
+    TopicScore,
+    load_classifier,
+)
 from processors.enrich import check_text, enrich, enrich_batch
 from processors.entities import DEFAULT_MODEL, KEPT_LABELS, EntityExtractor, Gazetteer, build_nlp
 from processors.language import DETECTOR_NAME, Detection, LanguageDetector, is_english

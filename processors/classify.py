@@ -86,7 +86,7 @@ class Classifier:
     @classmethod
     def from_taxonomy(
         cls, path: str | Path | None = None, *, name: str = "lexicon.v1", strong_phrases: bool = False
-    ) -> "Classifier":
+    ) -> Classifier:
         """Load the taxonomy file (the packaged `taxonomy.toml` by default).
 
         The recorded version is "<name>+<first 12 hex of the file's SHA-256>"; `strong_phrases`

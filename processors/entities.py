@@ -50,7 +50,7 @@ class Gazetteer:
     ignore: frozenset[str] = frozenset()
 
     @classmethod
-    def load(cls, path: str | Path | None = None) -> "Gazetteer":
+    def load(cls, path: str | Path | None = None) -> Gazetteer:
         """Read `gazetteer.toml` (the packaged one by default)."""
         if path is None:
             raw = resources.files("processors").joinpath("gazetteer.toml").read_bytes()
@@ -68,7 +68,7 @@ class Gazetteer:
         return cls.from_dict(data)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "Gazetteer":
+    def from_dict(cls, data: Mapping[str, Any]) -> Gazetteer:
         """Build from parsed TOML (also handy for tests)."""
         patterns: list[dict[str, Any]] = []
         aliases: dict[str, str] = dict(data.get("aliases", {}))
@@ -98,7 +98,7 @@ class EntityExtractor:
     @classmethod
     def load(
         cls, model: str = DEFAULT_MODEL, *, gazetteer: Gazetteer | None = None, batch_size: int = 32
-    ) -> "EntityExtractor":
+    ) -> EntityExtractor:
         """Load the installed model package (never downloads) with only the pipes NER needs."""
         gazetteer = gazetteer or Gazetteer.load()
         return cls(build_nlp(model, gazetteer), gazetteer, batch_size=batch_size)
@@ -219,8 +219,7 @@ def _clean(text: str) -> str:
     if text.lower().startswith("the "):
         text = text[4:]
     for suffix in ("'s", "’s"):
-        if text.endswith(suffix):
-            text = text[: -len(suffix)]
+        text = text.removesuffix(suffix)
     return text.strip(" -–—\"'“”‘’")
 
 

@@ -34,7 +34,7 @@ from functools import cache
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from py3langid.langid import LanguageIdentifier
+    from py3langid.langid import LanguageIdentifier  # type: ignore[import-untyped]
 
 DETECTOR_NAME = "py3langid.v1"
 SAMPLE_CHARS = 300
@@ -65,14 +65,14 @@ class LanguageDetector:
 
     def __init__(self, languages: tuple[str, ...] = LANGUAGES) -> None:
         """Load the packaged py3langid model restricted to `languages`."""
-        from py3langid.langid import MODEL_FILE, LanguageIdentifier
+        from py3langid.langid import MODEL_FILE, LanguageIdentifier  # type: ignore[import-untyped]
 
         self._identifier: LanguageIdentifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
         self._identifier.set_languages(list(languages))
 
     @staticmethod
     @cache
-    def default() -> "LanguageDetector":
+    def default() -> LanguageDetector:
         """One shared detector per process, loaded on first use."""
         return LanguageDetector()
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -48,7 +48,7 @@ def _show(ctx: typer.Context, report: Any, as_json: bool, lines: list[str] | Non
 def topics(
     ctx: typer.Context,
     gold: GoldOption,
-    taxonomy: Annotated[Optional[Path], typer.Option(help="taxonomy TOML (default: the packaged one)")] = None,
+    taxonomy: Annotated[Path | None, typer.Option(help="taxonomy TOML (default: the packaged one)")] = None,
     misses: Annotated[int, typer.Option(help="worst misses shown per label and kind")] = 10,
     as_json: JsonOption = False,
 ) -> None:

@@ -85,8 +85,8 @@ def test_prepare_builds_disjoint_splits(tmp_path: Path) -> None:
 
 
 def test_cli_eval_topics(tmp_path: Path) -> None:
-    from newswatch.cli.evaluate import app
     from newswatch.cli.context import AppContext
+    from newswatch.cli.evaluate import app
     from newswatch.settings import load_settings
 
     result = CliRunner().invoke(
