@@ -65,7 +65,7 @@ class LanguageDetector:
 
     def __init__(self, languages: tuple[str, ...] = LANGUAGES) -> None:
         """Load the packaged py3langid model restricted to `languages`."""
-        from py3langid.langid import MODEL_FILE, LanguageIdentifier  # type: ignore[import-untyped]
+        from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
         self._identifier: LanguageIdentifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
         self._identifier.set_languages(list(languages))
