@@ -40,6 +40,7 @@ def classify_jsonl(input_path: Path, output_path: Path, console: Console | None 
                 done = enriched.get(art.article_id)
                 row["topics"] = [t.model_dump(mode="json") for t in done.topics] if done else []
                 row["entities"] = [e.model_dump(mode="json") for e in done.entities] if done else []
+                row["language"] = done.language if done else art.language
                 row["classifier_version"] = processor.version
                 out.write(json.dumps(row, ensure_ascii=False) + "\n")
             progress.advance(task, len(chunk))
