@@ -1,0 +1,80 @@
+"""End to end on the production path: the CLI over seeds/ with Kafka as the bus and Elasticsearch as
+the store, as separate services, with two processor workers in one consumer group."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from elasticsearch import Elasticsearch
+
+from newswatch import article_id
+
+ROOT = Path(__file__).resolve().parents[2]
+SEED_URL = "https://newswatch.example/seed/india-russia-joint-defence-manufacturing"
+
+pytestmark = pytest.mark.e2e
+
+
+def _newswatch(env: dict[str, str], *args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("NEWSWATCH_")}
+    return subprocess.run(
+        [sys.executable, "-m", "newswatch", *args], env={**clean, **env, "COLUMNS": "200"},
+        capture_output=True, text=True, timeout=timeout,
+    )
+
+
+def _count(es: Elasticsearch, prefix: str) -> int:
+    es.indices.refresh(index=f"{prefix}-articles")
+    return int(es.count(index=f"{prefix}-articles")["count"])
+
+
+@pytest.fixture
+def production_env(private_kafka: Any, es_url: str, unique_name: str, tmp_path: Path) -> dict[str, str]:
+    return {
+        "NEWSWATCH_BUS": f"kafka://{private_kafka.addresses['kafka']}",
+        "NEWSWATCH_STORE": es_url,
+        "NEWSWATCH_ELASTIC__INDEX_PREFIX": unique_name,
+        "NEWSWATCH_KAFKA__PARTITIONS": "4",
+        "NEWSWATCH_DATA_DIR": str(tmp_path / "data"),
+        "NEWSWATCH_FEEDS_FILE": str(ROOT / "seeds" / "feeds.toml"),
+        "NEWSWATCH_ALERTS_FILE": str(ROOT / "seeds" / "demo-alerts.yaml"),
+    }
+
+
+def test_separate_services_on_kafka_and_elasticsearch(production_env: dict[str, str], es_url: str) -> None:
+    env = production_env
+    prefix = env["NEWSWATCH_ELASTIC__INDEX_PREFIX"]
+    collected = _newswatch(env, "collect", "--once")
+    assert collected.returncode == 0, collected.stderr
+    published = sum(int(n) for n in re.findall(r": new \(ok\), (\d+) new of", collected.stdout))
+    assert published > 100
+
+    processed = _newswatch(env, "process", "--workers", "2", "--once")
+    assert processed.returncode == 0, processed.stderr
+    assert f"processed {published} articles, 0 dead-lettered" in processed.stdout
+
+    sunk = _newswatch(env, "sink", "--once")
+    assert sunk.returncode == 0, sunk.stderr
+    es = Elasticsearch(es_url)
+    try:
+        assert _count(es, prefix) == published  # every article, exactly once (ids are deterministic)
+        seed = es.get(index=f"{prefix}-articles", id=article_id(SEED_URL))["_source"]
+    finally:
+        es.close()
+    assert {"defence", "trade"} <= {t["label"] for t in seed["topics"]}
+    assert {"Narendra Modi", "Vladimir Putin"} <= set(seed["entities_person"])
+
+    found = _newswatch(env, "search", "S-400", "--entity", "Vladimir Putin", "--json")
+    assert found.returncode == 0, found.stderr
+    assert article_id(SEED_URL) in [json.loads(line)["article_id"] for line in found.stdout.splitlines() if line]
+
+    again = _newswatch(env, "run", "--once")  # the all-in-one mode on the same servers: nothing new
+    assert again.returncode == 0, again.stderr
+    assert "processed 0 articles" in again.stdout
