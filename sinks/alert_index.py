@@ -6,6 +6,7 @@ redelivered alert overwrites itself.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 from collections.abc import Sequence
@@ -26,28 +27,93 @@ from newswatch import (
 from sinks.alerts import AlertRecord
 
 ALERT_MAPPING: dict[str, Any] = {
-    "dynamic": False,
+    "dynamic": "strict",
     "properties": {
-        "alert_id": {"type": "keyword"},
-        "rule": {"type": "keyword"},
-        "rule_type": {"type": "keyword"},
-        "message": {"type": "text"},
-        "event_time": {"type": "date"},
-        "fired_at": {"type": "date"},
-        "article_id": {"type": "keyword"},
-        "title": {"type": "text", "fields": {"keyword": {"type": "keyword", "ignore_above": 512}}},
-        "url": {"type": "keyword"},
-        "outlet": {"type": "keyword"},
-        "published_at": {"type": "date"},
-        "matched_terms": {"type": "keyword"},
-        "key": {"type": "keyword"},
-        "count": {"type": "integer"},
-        "live": {"type": "boolean"},
-        "channels": {"type": "keyword"},
-        "suppressed": {"type": "keyword"},
-    },
+        "schema_version": {
+            "type": "integer"
+        },
+        "alert_id": {
+            "type": "keyword"
+        },
+        "rule": {
+            "type": "keyword"
+        },
+        "rule_type": {
+            "type": "keyword"
+        },
+        "message": {
+            "type": "text"
+        },
+        "event_time": {
+            "type": "date"
+        },
+        "fired_at": {
+            "type": "date"
+        },
+        "article_id": {
+            "type": "keyword"
+        },
+        "title": {
+            "type": "text",
+            "fields": {
+                "keyword": {
+                    "type": "keyword",
+                    "ignore_above": 512
+                }
+            }
+        },
+        "url": {
+            "type": "keyword"
+        },
+        "outlet": {
+            "type": "keyword"
+        },
+        "published_at": {
+            "type": "date"
+        },
+        "matched_terms": {
+            "type": "keyword"
+        },
+        "highlights": {
+            "type": "object",
+            "enabled": False
+        },
+        "key": {
+            "type": "keyword"
+        },
+        "count": {
+            "type": "integer"
+        },
+        "baseline": {
+            "type": "float"
+        },
+        "window_s": {
+            "type": "float"
+        },
+        "article_ids": {
+            "type": "keyword"
+        },
+        "live": {
+            "type": "boolean"
+        },
+        "channels": {
+            "type": "keyword"
+        },
+        "suppressed": {
+            "type": "keyword"
+        }
+    }
 }
-"""Explicit fields for dashboards; `dynamic: false` keeps the rest (highlights) in _source only."""
+"""Every AlertRecord field, strict; highlights kept in _source only. deploy/kibana/alerts-index.json is
+written from this (`python -m sinks.alert_index`) and a test keeps the two identical."""
+
+
+def index_body(replicas: int = 0) -> dict[str, Any]:
+    """Settings and mappings for `indices.create` of the alerts index."""
+    return {
+        "settings": {"index": {"number_of_shards": 1, "number_of_replicas": replicas, "refresh_interval": "1s"}},
+        "mappings": ALERT_MAPPING,
+    }
 
 
 def alerts_index_name(prefix: str) -> str:
@@ -110,17 +176,14 @@ class ElasticAlertIndex:
         with _unavailable_on_transport_error(self.index):
             if not self._client.indices.exists(index=self.index):
                 try:
-                    self._client.indices.create(
-                        index=self.index, mappings=ALERT_MAPPING,
-                        settings={"number_of_shards": 1, "number_of_replicas": self._settings.replicas},
-                    )
+                    self._client.indices.create(index=self.index, **index_body(self._settings.replicas))
                 except ApiError as exc:
                     if exc.meta.status != 400 or "resource_already_exists" not in str(exc):
                         raise
 
     def write(self, alerts: Sequence[AlertRecord]) -> None:
         actions = [
-            {"_index": self.index, "_id": a.alert_id, "_source": a.model_dump(mode="json", exclude={"highlights"})}
+            {"_index": self.index, "_id": a.alert_id, "_source": a.model_dump(mode="json")}
             for a in alerts
         ]
         with _unavailable_on_transport_error(self.index):
@@ -172,5 +235,10 @@ __all__ = [
     "ElasticAlertIndex",
     "EmbeddedAlertIndex",
     "alerts_index_name",
+    "index_body",
     "make_alert_index_handler",
 ]
+
+
+if __name__ == "__main__":
+    print(json.dumps(index_body(), indent=2))

@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from newswatch.cli import alerts, commands, dlq, evaluate, feeds, services
+from newswatch.cli import alerts, commands, dlq, evaluate, feeds, kibana, services, web
 from newswatch.cli.context import AppContext
 from newswatch.errors import NewswatchError
 from newswatch.logs import configure_logging
@@ -51,6 +51,8 @@ app.add_typer(feeds.app, name="feeds")
 app.add_typer(services.app, name="services")
 app.add_typer(dlq.app, name="dlq")
 app.add_typer(evaluate.app, name="eval")
+app.add_typer(kibana.app, name="kibana")
+app.command()(web.web)
 alerts.app.command("run")(commands.alerts_run)
 app.add_typer(alerts.app, name="alerts")
 app.add_typer(services.config_app, name="config")

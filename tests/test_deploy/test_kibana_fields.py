@@ -23,7 +23,7 @@ import pytest
 from collectors import parse_feed
 from newswatch import ElasticSettings, EnrichedArticle, utcnow
 from processors import build_processor, enrich_batch
-from sinks import ElasticStore
+from sinks import ElasticAlertIndex, ElasticStore
 from sinks.alerts import build_engine
 from sinks.es_template import build_mappings
 
@@ -63,14 +63,13 @@ def indexed(es_url: str, unique_name: str, seed_articles: list[EnrichedArticle])
     try:
         assert store.write(seed_articles) == []
         store.refresh()
-        body = json.loads((KIBANA / "alerts-index.json").read_text(encoding="utf-8"))
-        store.client.indices.create(index=alerts_index, **body)
+        alert_index = ElasticAlertIndex(store.client, ElasticSettings(index_prefix=unique_name))
+        alert_index.setup()  # the sink's own alerts index, as the pipeline creates it
         engine = build_engine(REPO / "seeds" / "alerts.yaml", ":memory:", env={})
         alerts = [a for art in seed_articles for a in engine.evaluate(art)]
         engine.close()
         assert alerts, "the seed rules should fire on the seed article"
-        for alert in alerts:
-            store.client.index(index=alerts_index, id=alert.alert_id, document=alert.model_dump(mode="json"))
+        alert_index.write(alerts)
         store.client.indices.refresh(index=alerts_index)
         yield store
     finally:
@@ -147,3 +146,10 @@ def test_a_renamed_field_in_the_caps_fails_offline(indexed: ElasticStore, unique
     articles["topics.label_v2"] = articles.pop("topics.label")
     problems = validate.check_fields(validate.field_uses(objects), caps)
     assert any("nw-vis-volume-by-topic: field 'topics.label'" in p and "missing" in p for p in problems)
+
+
+def test_alerts_index_json_is_generated_from_the_sink() -> None:
+    """deploy/kibana/alerts-index.json is `python -m sinks.alert_index`: one source of truth."""
+    from sinks.alert_index import index_body
+
+    assert json.loads((KIBANA / "alerts-index.json").read_text(encoding="utf-8")) == index_body()
