@@ -122,7 +122,9 @@ def sink(
     if not once:
         _install_stop_handler(stop)
         metrics.serve(app.settings.metrics_port)
-    stats = wiring.sink_runner(app.settings, bus, store, stop).run(until_idle=once)
+    stats = wiring.sink_runner(app.settings, bus, store, stop).run(
+        until_idle=once, idle_timeout_s=wiring.drain_timeout_s(app.settings) if once else app.settings.elastic.bulk_interval_s
+    )
     app.console.print(f"indexed {stats.consumed} articles, {stats.dead_lettered} rejected", highlight=False)
     bus.close()
     store.close()
@@ -137,10 +139,10 @@ def alerts_run(
     stop = threading.Event()
     if once:
         runner, engine = wiring.alerts_stage(app.settings, bus)
-        stats = runner.run(until_idle=True, idle_timeout_s=2.0)
+        stats = runner.run(until_idle=True, idle_timeout_s=wiring.drain_timeout_s(app.settings))
         wiring.tick_alerts(engine, bus)
         index = wiring.open_alert_index(app.settings)
-        wiring.alert_index_runner(app.settings, bus, index).run(until_idle=True, idle_timeout_s=2.0)
+        wiring.alert_index_runner(app.settings, bus, index).run(until_idle=True, idle_timeout_s=wiring.drain_timeout_s(app.settings))
         index.close()
         app.console.print(f"matched {stats.consumed} articles, {stats.produced} alerts", highlight=False)
     else:

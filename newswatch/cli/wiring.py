@@ -156,20 +156,27 @@ class OnceReport:
     alerted: StageStats = field(default_factory=StageStats)
 
 
+def drain_timeout_s(settings: Settings) -> float:
+    """How long an empty poll waits before a drain checks the lag: the embedded log answers at once,
+    a Kafka group may need a few seconds to join and fetch."""
+    return 2.0 if settings.uses_kafka else 0.2
+
+
 def run_once(settings: Settings, bus: Bus, store: Store, progress: Callable[[str], None] = lambda _: None) -> OnceReport:
     """Poll every feed once, then drain processors and the sink until both are idle."""
+    idle = drain_timeout_s(settings)
     progress("polling every feed")
     report = OnceReport(outcomes=collect_once(settings, bus))
     progress("classifying and extracting entities")
-    report.processed = processor_runner(settings, bus).run(until_idle=True, idle_timeout_s=2.0)
+    report.processed = processor_runner(settings, bus).run(until_idle=True, idle_timeout_s=idle)
     progress("indexing")
-    report.sunk = sink_runner(settings, bus, store).run(until_idle=True, idle_timeout_s=2.0)
+    report.sunk = sink_runner(settings, bus, store).run(until_idle=True, idle_timeout_s=idle)
     progress("matching alert rules")
     alerts, engine = alerts_stage(settings, bus)
-    report.alerted = alerts.run(until_idle=True, idle_timeout_s=2.0)
+    report.alerted = alerts.run(until_idle=True, idle_timeout_s=idle)
     tick_alerts(engine, bus)
     index = open_alert_index(settings)
-    alert_index_runner(settings, bus, index).run(until_idle=True, idle_timeout_s=2.0)
+    alert_index_runner(settings, bus, index).run(until_idle=True, idle_timeout_s=idle)
     index.close()
     return report
 
@@ -283,7 +290,7 @@ def _processor_worker(settings: Settings, once: bool, index: int = 0) -> StageSt
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     bus = open_bus(settings)
     try:
-        return processor_runner(settings, bus, stop).run(until_idle=once, idle_timeout_s=2.0)
+        return processor_runner(settings, bus, stop).run(until_idle=once, idle_timeout_s=drain_timeout_s(settings))
     finally:
         bus.close()
 

@@ -1,0 +1,444 @@
+"""`newswatch archive import|list|stats|prune`, `newswatch replay` and `newswatch backtest`.
+
+Times are UTC: `2020-05-01`, `2020-05-01T06:00`, or full ISO 8601. Windows are half-open,
+[from, to), except that a date-only `--to` includes that whole day (`--to 2020-05-31` ends at
+2020-06-01T00:00Z). Replays never notify and never touch the live store; see
+`newswatch.cli.replay_pipeline` for how a run is wired and where it writes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+from rich.text import Text
+
+from newswatch.cli.context import AppContext, app_context, fail
+from newswatch.errors import NewswatchError
+from newswatch.topics import ENRICHED, RAW
+
+if (
+    TYPE_CHECKING
+):  # the stages load spaCy and matplotlib: imported when a command runs, not at CLI start
+    from newswatch.cli.replay_pipeline import ReplayResult
+    from sinks.backtest import Backtester
+
+archive_app = typer.Typer(
+    help="The raw archive of every fetched feed body: import, list, stats, prune.",
+    no_args_is_help=True,
+)
+
+FromOpt = Annotated[
+    str, typer.Option("--from", help="start (UTC), inclusive: 2020-05-01 or 2020-05-01T06:00")
+]
+ToOpt = Annotated[
+    str, typer.Option("--to", help="end (UTC), exclusive; a bare date includes that day")
+]
+FeedsOpt = Annotated[
+    list[str] | None,
+    typer.Option("--feeds", help="only these feed URLs (repeat or comma-separate)"),
+]
+RunOpt = Annotated[
+    str | None, typer.Option("--run", help="replay run name (default: from the window)")
+]
+BusOpt = Annotated[
+    bool, typer.Option("--kafka", "--bus", help="re-read the bus by time instead of the archive")
+]
+TopicOpt = Annotated[
+    str, typer.Option("--topic", help="with --kafka: 'raw' (re-process) or 'enriched'")
+]
+
+
+def parse_time(text: str, *, end: bool = False) -> datetime:
+    """UTC time from the command line; a bare date as `--to` means the end of that day."""
+    value = text.strip()
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(
+            f"{text!r} is not a date or time: use 2020-05-01 or 2020-05-01T06:00"
+        ) from None
+    when = when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+    if end and len(value) == 10:
+        when += timedelta(days=1)
+    return when
+
+
+def _feeds(values: list[str] | None) -> list[str]:
+    return sorted({f.strip() for v in values or [] for f in v.split(",") if f.strip()})
+
+
+@contextmanager
+def _progress(app: AppContext, what: str) -> Iterator[tuple[Progress, int]]:
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=app.errors, transient=False) as progress:
+        yield progress, progress.add_task(what, total=None)
+
+
+@archive_app.command("import")
+def archive_import(
+    ctx: typer.Context,
+    directory: Annotated[
+        Path,
+        typer.Argument(
+            help="folder of dated snapshots (YYYYMMDDTHHMMSSZ….xml)", exists=True, file_okay=False
+        ),
+    ],
+    feed_url: Annotated[
+        str | None, typer.Option("--feed-url", help="feed URL of every file (else from files.tsv)")
+    ] = None,
+    outlet: Annotated[
+        str, typer.Option("--outlet", help="outlet name (else the feed's own title)")
+    ] = "",
+) -> None:
+    """Add dated feed snapshots to the archive as if fetched at their snapshot times."""
+    from collectors import RawArchive, find_snapshots, import_snapshots
+
+    app = app_context(ctx)
+    snapshots, skipped = find_snapshots(directory, feed_url)
+    archive = RawArchive.for_settings(app.settings)
+    try:
+        with _progress(app, f"importing {directory.name}") as (progress, task):
+            progress.update(task, total=len(snapshots))
+            report = import_snapshots(
+                archive, snapshots, outlet=outlet, advance=lambda n: progress.advance(task, n)
+            )
+    finally:
+        archive.close()
+    for path, reason in skipped:
+        app.errors.print(Text(f"skipped {path}: {reason}", style="yellow"))
+    app.console.print(
+        f"archived {report.added} snapshots ({report.already} already there, {len(skipped)} skipped, "
+        f"{report.raw_bytes / 1e6:.1f} MB read)",
+        highlight=False,
+    )
+    if not snapshots:
+        fail(ctx, f"no dated snapshots found in {directory}: see the skipped files above")
+
+
+@archive_app.command("list")
+def archive_list(ctx: typer.Context) -> None:
+    """Archived feeds: fetches, first and last fetch time, raw size."""
+    from collectors import RawArchive
+
+    app = app_context(ctx)
+    archive = RawArchive.for_settings(app.settings)
+    rows = archive.feeds()
+    archive.close()
+    table = Table(title=f"{len(rows)} feeds in {app.settings.data_dir / 'archive'}")
+    for col in ("feed URL", "outlet", "fetches", "first (UTC)", "last (UTC)", "raw MB"):
+        table.add_column(col, overflow="fold")
+    for r in rows:
+        table.add_row(
+            Text(r.feed_url),
+            Text(r.outlet),
+            str(r.entries),
+            f"{r.first:%Y-%m-%d %H:%M}",
+            f"{r.last:%Y-%m-%d %H:%M}",
+            f"{r.raw_bytes / 1e6:.2f}",
+        )
+    app.console.print(table)
+
+
+@archive_app.command("stats")
+def archive_stats(ctx: typer.Context) -> None:
+    """Archive totals: fetches, distinct bodies, bytes before and after compression, time span."""
+    from collectors import RawArchive, retention_from
+
+    app = app_context(ctx)
+    archive = RawArchive.for_settings(app.settings)
+    s = archive.stats()
+    archive.close()
+    days, max_bytes = retention_from(app.settings)
+    ratio = s.raw_bytes / s.stored_bytes if s.stored_bytes else 0.0
+    lines = [
+        f"fetches archived   {s.entries} from {s.feeds} feeds",
+        f"distinct bodies    {s.blobs}",
+        f"raw bytes          {s.raw_bytes:,} (stored {s.stored_bytes:,}, {ratio:.1f}x smaller)",
+        f"time span (UTC)    {s.first:%Y-%m-%d %H:%M} to {s.last:%Y-%m-%d %H:%M}"
+        if s.first and s.last
+        else "time span          (empty)",
+        f"retention          live fetches {days or 'forever'} days; size cap {f'{max_bytes:,} bytes' if max_bytes else 'none'}",
+    ]
+    app.console.print("\n".join(lines), highlight=False)
+
+
+@archive_app.command("prune")
+def archive_prune(ctx: typer.Context) -> None:
+    """Apply retention now (the collector also does it hourly)."""
+    from collectors import RawArchive
+
+    app = app_context(ctx)
+    archive = RawArchive.for_settings(app.settings)
+    result = archive.prune()
+    archive.close()
+    app.console.print(
+        f"removed {result.entries} fetches and {result.blobs} bodies ({result.bytes_freed:,} bytes)",
+        highlight=False,
+    )
+
+
+def replay_command(
+    ctx: typer.Context,
+    since: FromOpt,
+    until: ToOpt,
+    feeds: FeedsOpt = None,
+    run: RunOpt = None,
+    kafka: BusOpt = False,
+    topic: TopicOpt = "raw",
+) -> None:
+    """Re-run archived feeds (or the bus by time) through parse, processors and a store of the run's own.
+
+    Alerts of the configured rules file are evaluated and indexed with the run, never sent.
+    """
+    from sinks import rules_path_for
+    from sinks.backtest import Backtester
+
+    app = app_context(ctx)
+    rules = rules_path_for(app.settings)
+    backtester = Backtester(rules) if rules.exists() else None
+    try:
+        result = _replay(ctx, since, until, feeds, run, kafka, topic, backtester)
+    finally:
+        if backtester is not None:
+            backtester.close()
+    app.console.print(
+        f"replay {result.run}: {result.fetches} fetches, {result.articles} articles indexed "
+        f"({result.duplicates} duplicates, {result.empty} empty), {len(result.alerts)} would-be alerts "
+        f"(not sent), in {result.where}",
+        highlight=False,
+    )
+
+
+def backtest_command(
+    ctx: typer.Context,
+    rules: Annotated[
+        Path,
+        typer.Option("--rules", help="alert rules YAML to evaluate", exists=True, dir_okay=False),
+    ],
+    since: FromOpt,
+    until: ToOpt,
+    labels: Annotated[
+        Path | None,
+        typer.Option(
+            "--labels",
+            help="relevant article ids/URLs: adds precision and recall",
+            exists=True,
+            dir_okay=False,
+        ),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="report folder (default: <data_dir>/replays/<run>/backtest)"),
+    ] = None,
+    feeds: FeedsOpt = None,
+    run: RunOpt = None,
+    kafka: BusOpt = False,
+    topic: TopicOpt = "raw",
+) -> None:
+    """Replay a window and evaluate alert rules on it: report.html, report.md, alerts.csv, a chart per rule."""
+    from newswatch.cli.replay_pipeline import replay_dir
+    from sinks.backtest import (
+        Backtester,
+        BacktestMeta,
+        days_between,
+        load_labels,
+        summarize,
+        write_report,
+    )
+
+    app = app_context(ctx)
+    start, end = parse_time(since), parse_time(until, end=True)
+    try:
+        wanted = load_labels(labels) if labels else None
+    except NewswatchError as exc:
+        fail(ctx, str(exc))
+        return
+    book = Backtester(rules)
+    try:
+        result = _replay(ctx, since, until, feeds, run, kafka, topic, book)
+        with app.errors.status("writing the report"):
+            summaries = summarize(
+                book.rules,
+                result.alerts,
+                days_between(start, end),
+                resightings=result.memory.resightings,
+                replayed_ids=result.memory.seen,
+                labels=wanted,
+            )
+            meta = BacktestMeta(
+                run=result.run,
+                since=start,
+                until=end,
+                rules_file=rules.name,
+                rules_sha256=hashlib.sha256(rules.read_bytes()).hexdigest(),
+                fetches=result.fetches,
+                articles=result.articles,
+                duplicates=result.duplicates,
+                classifier_version=result.classifier_version,
+                problems=tuple(book.problems),
+                labels_file=labels.name if labels else "",
+            )
+            relevant = (
+                {s.rule.name: wanted.for_rule(s.rule.name) for s in summaries} if wanted else None
+            )
+            folder = out or replay_dir(app.settings, result.run) / "backtest"
+            files = write_report(folder, meta, summaries, relevant)
+    finally:
+        book.close()
+    table = Table(
+        title=f"backtest {result.run}: {result.articles} articles from {result.fetches} fetches"
+    )
+    for col in (
+        "rule",
+        "alerts",
+        "articles",
+        "days",
+        "notifications",
+        "throttled",
+        "precision",
+        "recall",
+    ):
+        table.add_column(col)
+    for s in summaries:
+        q = s.quality
+        table.add_row(
+            Text(s.rule.name),
+            str(len(s.alerts)),
+            str(len(s.articles)),
+            str(s.active_days),
+            str(s.notifications),
+            str(s.delivery.get("throttled", 0)),
+            _pct(q.precision) if q else "",
+            _pct(q.recall) if q else "",
+        )
+    app.console.print(table)
+    app.console.print(
+        f"report: {files['html']}\n        {files['md']}\n        {files['csv']}", highlight=False
+    )
+
+
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.0%}"
+
+
+def _replay(
+    ctx: typer.Context,
+    since: str,
+    until: str,
+    feeds: list[str] | None,
+    run: str | None,
+    kafka: bool,
+    topic: str,
+    backtester: Backtester | None,
+) -> ReplayResult:
+    """The shared part of replay and backtest: target and processors, then the run with a progress bar."""
+    from newswatch.cli import replay_pipeline as rp
+    from processors import build_processor
+
+    app = app_context(ctx)
+    start, end = parse_time(since), parse_time(until, end=True)
+    if end <= start:
+        raise typer.BadParameter(
+            f"--to ({end:%Y-%m-%d %H:%M}) must be after --from ({start:%Y-%m-%d %H:%M})"
+        )
+    if topic not in ("raw", "enriched"):
+        raise typer.BadParameter("--topic must be 'raw' or 'enriched'")
+    chosen = _feeds(feeds)
+    try:
+        name = rp.check_run_name(run or rp.run_name(start, end, chosen, kafka))
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    if not kafka and not _archive_has(app, start, end, chosen):
+        fail(
+            ctx,
+            f"the archive has no fetches in [{start:%Y-%m-%d %H:%M}, {end:%Y-%m-%d %H:%M}) UTC"
+            + (" for those feeds" if chosen else "")
+            + ": run `newswatch archive import DIR`, or see the archived span with `newswatch archive stats`",
+        )
+    try:
+        with app.errors.status("loading the processors (spaCy model, classifier)"):
+            processor = build_processor() if not (kafka and topic == "enriched") else None
+        target = rp.open_target(app.settings, name)
+    except NewswatchError as exc:
+        fail(ctx, str(exc))
+        raise
+    sink = rp.ReplaySink(target, processor, backtester)
+    try:
+        with _progress(app, f"replaying {name}") as (progress, task):
+            if kafka:
+                from newswatch.cli import wiring
+
+                bus = wiring.open_bus(app.settings)
+                try:
+                    return rp.replay_bus(
+                        app.settings,
+                        bus,
+                        sink,
+                        name,
+                        RAW if topic == "raw" else ENRICHED,
+                        start,
+                        end,
+                        advance=lambda n: progress.advance(task, n),
+                    )
+                finally:
+                    bus.close()
+            return rp.replay_archive(
+                app.settings,
+                sink,
+                name,
+                start,
+                end,
+                chosen,
+                start=lambda n: progress.update(task, total=n),
+                advance=lambda n: progress.advance(task, n),
+            )
+    except NewswatchError as exc:
+        fail(ctx, str(exc))
+        raise
+    finally:
+        target.close()
+
+
+def _archive_has(app: AppContext, start: datetime, end: datetime, feeds: list[str]) -> bool:
+    from collectors import RawArchive
+
+    archive = RawArchive.for_settings(app.settings)
+    try:
+        return bool(archive.entries(start, end, feeds))
+    finally:
+        archive.close()
+
+
+def register(app: typer.Typer) -> None:
+    """Attach `archive`, `replay` and `backtest` to the root app; calling it twice changes nothing."""
+    if not any(group.name == "archive" for group in app.registered_groups):
+        app.add_typer(archive_app, name="archive")
+    names = {command.name for command in app.registered_commands}
+    if "replay" not in names:
+        app.command("replay")(replay_command)
+    if "backtest" not in names:
+        app.command("backtest")(backtest_command)
+
+
+__all__ = ["archive_app", "backtest_command", "register", "replay_command"]
