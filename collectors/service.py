@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Literal
 
+from collectors.archive import RawArchive
 from collectors.fetch import Fetcher, FetchResult
 from collectors.parse import ParseResult, parse_feed
 from collectors.schedule import plan_next_poll
@@ -73,8 +74,10 @@ class Collector:
         seen: SeenIds | None = None,
         fetcher: Fetcher | None = None,
         rng: random.Random | None = None,
+        archive: RawArchive | None = None,
     ) -> None:
         self.settings = settings
+        self.archive = archive if archive is not None else RawArchive.for_settings(settings)
         self.bus = bus
         self.state = state or FeedStateStore(settings.data_dir / DB_NAME)
         self.seen = seen or SeenIds(self.state.path, settings.seen_ids_max)
@@ -87,6 +90,7 @@ class Collector:
     def close(self) -> None:
         """Release HTTP connections and the state database."""
         self.fetcher.close()
+        self.archive.close()
         self.seen.close()
         self.state.close()
 
@@ -132,6 +136,7 @@ class Collector:
         self, spec: FeedSpec, state: FeedState, now: datetime, fetched: FetchResult
     ) -> PollOutcome:
         """Parse a changed body, publish unseen articles, and only after the flush mark them seen."""
+        self._archive(spec, now, fetched)
         results: list[ParseResult] = [
             parse_feed(
                 doc.body,
@@ -172,6 +177,15 @@ class Collector:
             published=len(fresh),
             parse_status=status,
         )
+
+    def _archive(self, spec: FeedSpec, now: datetime, fetched: FetchResult) -> None:
+        """Keep each new body in the raw archive for replays; a failure here never fails the poll."""
+        ctype = next((v for k, v in fetched.headers.items() if k.lower() == "content-type"), "")
+        try:
+            for doc in fetched.documents:
+                self.archive.add(spec.url, doc.body, now, outlet=spec.outlet, content_type=ctype, source=doc.source)
+        except Exception as exc:  # noqa: BLE001 - the archive is a copy; publishing comes first
+            log.warning("archiving a feed body failed: %s", exc, extra={"feed_url": spec.url})
 
     def _succeeded(
         self,

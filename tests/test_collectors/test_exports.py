@@ -5,6 +5,19 @@ from __future__ import annotations
 import collectors
 
 EXPECTED = {
+    "ArchiveEntry",
+    "ArchiveStats",
+    "FeedSummary",
+    "PruneResult",
+    "RawArchive",
+    "ImportReport",
+    "Snapshot",
+    "find_snapshots",
+    "import_snapshots",
+    "ReplayMemory",
+    "ReplayStep",
+    "replay_entries",
+    "retention_from",
     "Collector",
     "FeedDocument",
     "FeedScheduler",
