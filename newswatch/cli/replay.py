@@ -1,4 +1,4 @@
-"""`newswatch archive import|list|stats|prune`, `newswatch replay` and `newswatch backtest`.
+"""`newswatch replay` and `newswatch backtest` (the archive they read: `newswatch.cli.archive`).
 
 Times are UTC: `2020-05-01`, `2020-05-01T06:00`, or full ISO 8601. Windows are half-open,
 [from, to), except that a date-only `--to` includes that whole day (`--to 2020-05-31` ends at
@@ -9,24 +9,15 @@ Times are UTC: `2020-05-01`, `2020-05-01T06:00`, or full ISO 8601. Windows are h
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 from rich.table import Table
 from rich.text import Text
 
+from newswatch.cli import archive
 from newswatch.cli.context import AppContext, app_context, fail
 from newswatch.errors import NewswatchError
 from newswatch.topics import ENRICHED, RAW
@@ -37,10 +28,6 @@ if (
     from newswatch.cli.replay_pipeline import ReplayResult
     from sinks.backtest import Backtester
 
-archive_app = typer.Typer(
-    help="The raw archive of every fetched feed body: import, list, stats, prune.",
-    no_args_is_help=True,
-)
 
 FromOpt = Annotated[
     str, typer.Option("--from", help="start (UTC), inclusive: 2020-05-01 or 2020-05-01T06:00")
@@ -80,122 +67,6 @@ def parse_time(text: str, *, end: bool = False) -> datetime:
 
 def _feeds(values: list[str] | None) -> list[str]:
     return sorted({f.strip() for v in values or [] for f in v.split(",") if f.strip()})
-
-
-@contextmanager
-def _progress(app: AppContext, what: str) -> Iterator[tuple[Progress, int]]:
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-    )
-    with Progress(*columns, console=app.errors, transient=False) as progress:
-        yield progress, progress.add_task(what, total=None)
-
-
-@archive_app.command("import")
-def archive_import(
-    ctx: typer.Context,
-    directory: Annotated[
-        Path,
-        typer.Argument(
-            help="folder of dated snapshots (YYYYMMDDTHHMMSSZ….xml)", exists=True, file_okay=False
-        ),
-    ],
-    feed_url: Annotated[
-        str | None, typer.Option("--feed-url", help="feed URL of every file (else from files.tsv)")
-    ] = None,
-    outlet: Annotated[
-        str, typer.Option("--outlet", help="outlet name (else the feed's own title)")
-    ] = "",
-) -> None:
-    """Add dated feed snapshots to the archive as if fetched at their snapshot times."""
-    from collectors import RawArchive, find_snapshots, import_snapshots
-
-    app = app_context(ctx)
-    snapshots, skipped = find_snapshots(directory, feed_url)
-    archive = RawArchive.for_settings(app.settings)
-    try:
-        with _progress(app, f"importing {directory.name}") as (progress, task):
-            progress.update(task, total=len(snapshots))
-            report = import_snapshots(
-                archive, snapshots, outlet=outlet, advance=lambda n: progress.advance(task, n)
-            )
-    finally:
-        archive.close()
-    for path, reason in skipped:
-        app.errors.print(Text(f"skipped {path}: {reason}", style="yellow"))
-    app.console.print(
-        f"archived {report.added} snapshots ({report.already} already there, {len(skipped)} skipped, "
-        f"{report.raw_bytes / 1e6:.1f} MB read)",
-        highlight=False,
-    )
-    if not snapshots:
-        fail(ctx, f"no dated snapshots found in {directory}: see the skipped files above")
-
-
-@archive_app.command("list")
-def archive_list(ctx: typer.Context) -> None:
-    """Archived feeds: fetches, first and last fetch time, raw size."""
-    from collectors import RawArchive
-
-    app = app_context(ctx)
-    archive = RawArchive.for_settings(app.settings)
-    rows = archive.feeds()
-    archive.close()
-    table = Table(title=f"{len(rows)} feeds in {app.settings.data_dir / 'archive'}")
-    for col in ("feed URL", "outlet", "fetches", "first (UTC)", "last (UTC)", "raw MB"):
-        table.add_column(col, overflow="fold")
-    for r in rows:
-        table.add_row(
-            Text(r.feed_url),
-            Text(r.outlet),
-            str(r.entries),
-            f"{r.first:%Y-%m-%d %H:%M}",
-            f"{r.last:%Y-%m-%d %H:%M}",
-            f"{r.raw_bytes / 1e6:.2f}",
-        )
-    app.console.print(table)
-
-
-@archive_app.command("stats")
-def archive_stats(ctx: typer.Context) -> None:
-    """Archive totals: fetches, distinct bodies, bytes before and after compression, time span."""
-    from collectors import RawArchive, retention_from
-
-    app = app_context(ctx)
-    archive = RawArchive.for_settings(app.settings)
-    s = archive.stats()
-    archive.close()
-    days, max_bytes = retention_from(app.settings)
-    ratio = s.raw_bytes / s.stored_bytes if s.stored_bytes else 0.0
-    lines = [
-        f"fetches archived   {s.entries} from {s.feeds} feeds",
-        f"distinct bodies    {s.blobs}",
-        f"raw bytes          {s.raw_bytes:,} (stored {s.stored_bytes:,}, {ratio:.1f}x smaller)",
-        f"time span (UTC)    {s.first:%Y-%m-%d %H:%M} to {s.last:%Y-%m-%d %H:%M}"
-        if s.first and s.last
-        else "time span          (empty)",
-        f"retention          live fetches {days or 'forever'} days; size cap {f'{max_bytes:,} bytes' if max_bytes else 'none'}",
-    ]
-    app.console.print("\n".join(lines), highlight=False)
-
-
-@archive_app.command("prune")
-def archive_prune(ctx: typer.Context) -> None:
-    """Apply retention now (the collector also does it hourly)."""
-    from collectors import RawArchive
-
-    app = app_context(ctx)
-    archive = RawArchive.for_settings(app.settings)
-    result = archive.prune()
-    archive.close()
-    app.console.print(
-        f"removed {result.entries} fetches and {result.blobs} bodies ({result.bytes_freed:,} bytes)",
-        highlight=False,
-    )
 
 
 def replay_command(
@@ -385,7 +256,7 @@ def _replay(
         raise
     sink = rp.ReplaySink(target, processor, backtester)
     try:
-        with _progress(app, f"replaying {name}") as (progress, task):
+        with archive.progress_bar(app, f"replaying {name}") as (progress, task):
             if kafka:
                 from newswatch.cli import wiring
 
@@ -433,7 +304,7 @@ def _archive_has(app: AppContext, start: datetime, end: datetime, feeds: list[st
 def register(app: typer.Typer) -> None:
     """Attach `archive`, `replay` and `backtest` to the root app; calling it twice changes nothing."""
     if not any(group.name == "archive" for group in app.registered_groups):
-        app.add_typer(archive_app, name="archive")
+        app.add_typer(archive.app, name="archive")
     names = {command.name for command in app.registered_commands}
     if "replay" not in names:
         app.command("replay")(replay_command)
@@ -441,4 +312,4 @@ def register(app: typer.Typer) -> None:
         app.command("backtest")(backtest_command)
 
 
-__all__ = ["archive_app", "backtest_command", "register", "replay_command"]
+__all__ = ["backtest_command", "parse_time", "register", "replay_command"]

@@ -215,6 +215,7 @@ def replay_bus(
     since: datetime,
     until: datetime,
     *,
+    enriched: bool | None = None,
     advance: Advance = _noop,
     idle_polls: int = 2,
     poll_s: float = 2.0,
@@ -224,8 +225,10 @@ def replay_bus(
     Stops after `idle_polls` empty polls (caught up) or as many polls in a row that hold only
     records at or past `until` (every partition has passed the window while the live pipeline
     keeps producing). Records are handled per fetch time, in (timestamp, partition, offset) order.
+    `enriched` says whether the topic holds EnrichedArticle records (default: it is news.enriched).
     """
-    model: type[Article] = EnrichedArticle if topic == ENRICHED else Article
+    enriched = topic == ENRICHED if enriched is None else enriched
+    model: type[Article] = EnrichedArticle if enriched else Article
     until_ms = int(until.timestamp() * 1000)
     consumer = bus.consumer(
         f"{settings.kafka.group_prefix}.replay-{run}",
