@@ -18,7 +18,7 @@ from pydantic import BaseModel, ValidationError
 
 from newswatch import metrics
 from newswatch.bus import Bus, Consumer, Record
-from newswatch.errors import PoisonRecordError, SinkUnavailableError
+from newswatch.errors import BusUnavailableError, PoisonRecordError, SinkUnavailableError
 from newswatch.schema import DeadLetter
 from newswatch.topics import DLQ
 
@@ -110,34 +110,49 @@ class StageRunner:
 
     def run(self, *, until_idle: bool = False, idle_timeout_s: float = 1.0, max_idle_s: float = 60.0) -> StageStats:
         """Loop until `stop_event` is set; with `until_idle`, also stop once nothing is left to read
-        (an empty poll and no lag), or after `max_idle_s` of empty polls (e.g. a group that never joins)."""
+        (an empty poll and no lag), or after `max_idle_s` of empty polls (e.g. a group that never joins).
+
+        A store or bus outage never ends the loop: nothing is committed, the worker backs off
+        (capped), rewinds to the last commit and reads again, so nothing is lost."""
         unavailable_since: float | None = None
-        idle_since: float | None = None
-        lag_reported = 0.0
+        self._idle_since: float | None = None
+        self._lag_reported = 0.0
         while not self.stop_event.is_set():
-            if time.monotonic() - lag_reported > self.lag_report_s:
-                metrics.CONSUMER_LAG.labels(self.stage).set(self.consumer.lag())
-                lag_reported = time.monotonic()
-            records = self.consumer.poll(self.batch_size, idle_timeout_s)
-            if not records:
-                idle_since = idle_since or time.monotonic()
-                if until_idle and (self.consumer.lag() == 0 or time.monotonic() - idle_since > max_idle_s):
-                    break
-                continue
-            idle_since = None
             try:
-                self._process(records)
+                if not self._step(until_idle, idle_timeout_s, max_idle_s):
+                    break
                 unavailable_since = None
-            except SinkUnavailableError as exc:
+            except (SinkUnavailableError, BusUnavailableError) as exc:
                 unavailable_since = unavailable_since or time.monotonic()
-                down_for = time.monotonic() - unavailable_since
-                wait = min(max(exc.retry_after, self.backoff_s), self.max_backoff_s)
-                log.warning("%s: store unavailable for %.0fs, retrying in %.1fs: %s", self.stage, down_for, wait, exc)
-                self.stats.retries += 1
-                metrics.STAGE_RETRIES.labels(self.stage, "store-unavailable").inc()
-                self.stop_event.wait(wait)
-                self.consumer.seek_to_committed()
+                self._back_off(exc, time.monotonic() - unavailable_since)
         return self.stats
+
+    def _step(self, until_idle: bool, idle_timeout_s: float, max_idle_s: float) -> bool:
+        """One poll and, if it brought records, one handled batch; False when a drain is complete."""
+        if time.monotonic() - self._lag_reported > self.lag_report_s:
+            metrics.CONSUMER_LAG.labels(self.stage).set(self.consumer.lag())
+            self._lag_reported = time.monotonic()
+        records = self.consumer.poll(self.batch_size, idle_timeout_s)
+        if not records:
+            self._idle_since = self._idle_since or time.monotonic()
+            idle_for = time.monotonic() - self._idle_since
+            return not (until_idle and (self.consumer.lag() == 0 or idle_for > max_idle_s))
+        self._idle_since = None
+        self._process(records)
+        return True
+
+    def _back_off(self, exc: SinkUnavailableError | BusUnavailableError, down_for: float) -> None:
+        what = "store" if isinstance(exc, SinkUnavailableError) else "bus"
+        retry_after = exc.retry_after if isinstance(exc, SinkUnavailableError) else self.backoff_s * 4
+        wait = min(max(retry_after, self.backoff_s), self.max_backoff_s)
+        log.warning("%s: %s unavailable for %.0fs, retrying in %.1fs: %s", self.stage, what, down_for, wait, exc)
+        self.stats.retries += 1
+        metrics.STAGE_RETRIES.labels(self.stage, f"{what}-unavailable").inc()
+        self.stop_event.wait(wait)
+        try:
+            self.consumer.seek_to_committed()
+        except BusUnavailableError:
+            pass  # still down: the next poll fails and backs off again
 
     def _process(self, records: Sequence[Record]) -> None:
         with metrics.BATCH_SECONDS.labels(self.stage).time():

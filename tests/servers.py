@@ -152,21 +152,7 @@ class SessionServers:
 
 _NEEDED: set[str] = set()
 
-# kafka-python 3.0.12 never closes the socket of a refused connect (KafkaNetSocket.connect in
-# kafka/net/inet.py), so every reconnect to a stopped broker leaks one unconnected socket, whose
-# ResourceWarning pytest turns into an error. Ignore exactly those: unconnected (laddr 0.0.0.0,
-# no raddr) sockets; a leaked connected socket of ours still fails the run.
-_LEAKED_REFUSED_SOCKET = r"<socket\.socket [^>]*laddr=\('0\.0\.0\.0', \d+\)>($|\n)"
-WARNING_FILTERS = (
-    f"ignore:unclosed {_LEAKED_REFUSED_SOCKET}:ResourceWarning",
-    f"ignore:Exception ignored in. {_LEAKED_REFUSED_SOCKET}:pytest.PytestUnraisableExceptionWarning",
-)
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    """Register the warning filters above for the whole session."""
-    for line in WARNING_FILTERS:
-        config.addinivalue_line("filterwarnings", line)
+# The warning filters for kafka-python's leaked refused-connection sockets live in pyproject.toml.
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from newswatch import (
     BatchResult,
+    BusUnavailableError,
     DeadLetter,
     EmbeddedBus,
     Output,
@@ -101,4 +102,24 @@ def test_store_outage_does_not_commit_and_catches_up(tmp_path: Path) -> None:
     runner = StageRunner(stage="sink", bus=bus, consumer=consumer, handler=sink, backoff_s=0)
     runner.run(until_idle=True, idle_timeout_s=0.01)
     assert seen == [b"a", b"b"]
+    assert runner.stats.retries == 2 and consumer.lag() == 0
+
+
+def test_bus_outage_during_flush_is_retried_without_losing_or_committing(tmp_path: Path) -> None:
+    bus = _bus_with(tmp_path, [b"a", b"b"])
+    real_flush = bus.flush
+    failures = {"left": 2}
+
+    def flaky_flush(timeout_s: float | None = None) -> None:
+        if failures["left"]:
+            failures["left"] -= 1
+            bus._pending.clear()  # the broker lost what was in flight
+            raise BusUnavailableError("broker at 127.0.0.1:9 unreachable")
+        real_flush(timeout_s)
+
+    bus.flush = flaky_flush  # type: ignore[method-assign]
+    consumer = bus.consumer("g", ["in"])
+    runner = StageRunner(stage="t", bus=bus, consumer=consumer, handler=_upper, backoff_s=0)
+    runner.run(until_idle=True, idle_timeout_s=0.01)
+    assert sorted(r.value for r in _drain(bus, "out")) == [b"A", b"B"]
     assert runner.stats.retries == 2 and consumer.lag() == 0
