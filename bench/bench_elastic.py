@@ -118,7 +118,7 @@ def time_raw(url: str, docs: list[dict[str, Any]], bulk_docs: int) -> float:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--url", default=os.environ.get("NEWSWATCH_ES", ""), help="default: $NEWSWATCH_ES"
+        "--url", default=os.environ.get("NEWSWATCH_LOCAL_ES", ""), help="default: $NEWSWATCH_LOCAL_ES"
     )
     parser.add_argument("--docs", type=int, default=20_000)
     parser.add_argument("--rounds", type=int, default=3)

@@ -130,10 +130,10 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--size", type=int, default=1500, help="approximate value size in bytes")
     args = parser.parse_args()
-    bootstrap = os.environ.get("NEWSWATCH_KAFKA")
+    bootstrap = os.environ.get("NEWSWATCH_LOCAL_KAFKA")
     if not bootstrap:
         print(
-            'set NEWSWATCH_KAFKA: eval "$(.venv/bin/python deploy/local/services.py up --kafka-only)"',
+            'set NEWSWATCH_LOCAL_KAFKA: eval "$(.venv/bin/python deploy/local/services.py up --kafka-only)"',
             file=sys.stderr,
         )
         return 2

@@ -73,7 +73,7 @@ def bench_embedded() -> None:
 
 
 def _kafka_settings(tmp: str, **extra: object) -> Settings:
-    kafka, es = os.environ.get("NEWSWATCH_KAFKA"), os.environ.get("NEWSWATCH_ES")
+    kafka, es = os.environ.get("NEWSWATCH_LOCAL_KAFKA"), os.environ.get("NEWSWATCH_LOCAL_ES")
     if not kafka or not es:
         sys.exit('start the servers first: eval "$(.venv/bin/python deploy/local/services.py up)"')
     prefix = f"bench{int(time.time())}"

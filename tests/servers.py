@@ -9,7 +9,7 @@ Fixtures
     private_elasticsearch  the same for Elasticsearch
     bus                 parametrised: EmbeddedBus and KafkaBus, for contract tests of both
 
-`NEWSWATCH_KAFKA` / `NEWSWATCH_ES`, when set, point at running servers that are reused and never
+`NEWSWATCH_LOCAL_KAFKA` / `NEWSWATCH_LOCAL_ES`, when set, point at running servers that are reused and never
 stopped. Otherwise the first test that needs a server runs `deploy/local/services.py up` once for
 every server the collected tests need (in parallel) in a private run dir, and `down` at the end.
 Under `CI=true` a server that does not start FAILS the tests with its log tail; elsewhere they skip
@@ -34,7 +34,7 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 SCRIPT = REPO / "deploy" / "local" / "services.py"
 KAFKA, ES = "kafka", "elasticsearch"
-ENV_VAR = {KAFKA: "NEWSWATCH_KAFKA", ES: "NEWSWATCH_ES"}
+ENV_VAR = {KAFKA: "NEWSWATCH_LOCAL_KAFKA", ES: "NEWSWATCH_LOCAL_ES"}
 FLAG = {KAFKA: "--kafka-only", ES: "--es-only"}
 SERVER_FIXTURES = {
     "kafka_bootstrap": KAFKA,
@@ -58,7 +58,7 @@ def _unavailable(what: str, detail: str) -> None:
     first = detail.strip().splitlines()[0] if detail.strip() else "no output"
     pytest.skip(
         f"{what} unavailable ({first}). Fix: run `.venv/bin/python {SCRIPT.relative_to(REPO)} up` "
-        "to see why, or export NEWSWATCH_KAFKA / NEWSWATCH_ES to point at running servers"
+        "to see why, or export NEWSWATCH_LOCAL_KAFKA / NEWSWATCH_LOCAL_ES to point at running servers"
     )
 
 

@@ -8,8 +8,8 @@
 
 `up` downloads once into `$NEWSWATCH_CACHE` (default ~/.cache/newswatch) and ~/.m2, writes configs
 into the run dir (`$NEWSWATCH_RUN_DIR`, default /tmp/newswatch-services), picks free ports, starts
-both servers in parallel, waits until they answer and prints `export NEWSWATCH_KAFKA=...` and
-`export NEWSWATCH_ES=...` on stdout (so `eval "$(... up)"` works); progress goes to stderr. The
+both servers in parallel, waits until they answer and prints `export NEWSWATCH_LOCAL_KAFKA=...` and
+`export NEWSWATCH_LOCAL_ES=...` on stdout (so `eval "$(... up)"` works); progress goes to stderr. The
 run dir's services.json records pids and ports for `status`, `stop` and `down`. `stop` keeps data
 and ports so a later `up` restarts the same server (fault tests); `down` stops and deletes.
 Exit status: 0 ok, 1 a service failed (its log tail is printed), 2 usage, 3 nothing recorded.
@@ -70,7 +70,7 @@ def address(name: str, rec: dict[str, Any]) -> str:
 
 def exports(state: State) -> str:
     lines = []
-    for name, var in ((KAFKA, "NEWSWATCH_KAFKA"), (ES, "NEWSWATCH_ES")):
+    for name, var in ((KAFKA, "NEWSWATCH_LOCAL_KAFKA"), (ES, "NEWSWATCH_LOCAL_ES")):
         rec = state.services.get(name)
         if rec and rec.get("status") == "running":
             lines.append(f"export {var}={address(name, rec)}")

@@ -21,8 +21,8 @@ FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "archive" / "wire"
 
 
 def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """NEWSWATCH_KAFKA / NEWSWATCH_ES (server addresses for the fixtures) would read as Settings fields."""
-    for name in ("NEWSWATCH_KAFKA", "NEWSWATCH_ES"):
+    """NEWSWATCH_LOCAL_KAFKA / NEWSWATCH_LOCAL_ES (server addresses for the fixtures) would read as Settings fields."""
+    for name in ("NEWSWATCH_LOCAL_KAFKA", "NEWSWATCH_LOCAL_ES"):
         monkeypatch.delenv(name, raising=False)
 
 
