@@ -7,6 +7,7 @@ defaults. Nested groups use `__` in variable names, e.g. `NEWSWATCH_FETCH__TIMEO
 from __future__ import annotations
 
 import os
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,12 @@ from pydantic_settings import (
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+
+from newswatch.errors import ConfigError
+
+
+_CONFIG_FILE: ContextVar[Path | None] = ContextVar("newswatch_config_file", default=None)
+"""The settings file of the `load_settings` call in progress (never a process-wide change)."""
 
 
 def default_home() -> Path:
@@ -116,7 +123,7 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         """Init kwargs, then environment, then the TOML file named by NEWSWATCH_CONFIG."""
         sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
-        config_file = os.environ.get("NEWSWATCH_CONFIG")
+        config_file = _CONFIG_FILE.get() or os.environ.get("NEWSWATCH_CONFIG")
         if config_file:
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(config_file)))
         return tuple(sources)
@@ -145,7 +152,12 @@ class Settings(BaseSettings):
 
 
 def load_settings(config: Path | None = None, **overrides: Any) -> Settings:
-    """Build settings once (CLI start-up); `config` wins over NEWSWATCH_CONFIG."""
-    if config is not None:
-        os.environ["NEWSWATCH_CONFIG"] = str(config)
-    return Settings(**overrides)
+    """Build settings once (CLI start-up); `config` wins over NEWSWATCH_CONFIG. Nothing global changes."""
+    path = config or (Path(os.environ["NEWSWATCH_CONFIG"]) if os.environ.get("NEWSWATCH_CONFIG") else None)
+    if path is not None and not path.is_file():
+        raise ConfigError(f"settings file {path} does not exist: fix --config / NEWSWATCH_CONFIG or create it")
+    token = _CONFIG_FILE.set(path)
+    try:
+        return Settings(**overrides)
+    finally:
+        _CONFIG_FILE.reset(token)
