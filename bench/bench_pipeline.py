@@ -137,9 +137,8 @@ def _poll_searchable(store, sent: dict[str, float], seen: dict[str, float]) -> N
     pending = [k for k in sent if k not in seen]
     if not pending:
         return
-    resp = store._client.search(  # noqa: SLF001 - the bench measures the real search path
-        index=f"{store._settings.index_prefix}-articles", size=len(pending),  # noqa: SLF001
-        query={"ids": {"values": pending}}, source=False,
+    resp = store.client.search(
+        index=f"{store.settings.index_prefix}-articles", size=len(pending), query={"ids": {"values": pending}}, source=False
     )
     now = time.perf_counter()
     for hit in resp["hits"]["hits"]:
