@@ -136,8 +136,6 @@ class RawArchive:
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.executescript(_SCHEMA)
         self._lock = threading.Lock()
-        self._compress = zstandard.ZstdCompressor(level=ZSTD_LEVEL)
-        self._decompress = zstandard.ZstdDecompressor()
         self._pruned_at = float("-inf")
 
     @classmethod
@@ -164,7 +162,12 @@ class RawArchive:
         """Store a body (once per content) and index this fetch of it; idempotent per (feed, time, body)."""
         digest = sha256_of(body)
         path = self.blob_path(digest)
-        stored = path.stat().st_size if path.exists() else self._write_blob(path, body)
+        self._lock.acquire()  # blob and row land together, so a concurrent prune never sees an orphan
+        try:
+            stored = path.stat().st_size if path.exists() else self._write_blob(path, body)
+            self._insert(feed_url, fetched_at, digest, len(body), stored, outlet, content_type, source, origin)
+        finally:
+            self._lock.release()
         entry = ArchiveEntry(
             feed_url,
             fetched_at.astimezone(UTC),
@@ -176,29 +179,21 @@ class RawArchive:
             source,
             origin,
         )
-        with self._lock:
-            self._conn.execute(
-                "INSERT OR IGNORE INTO entries VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    feed_url,
-                    _iso(entry.fetched_at),
-                    digest,
-                    len(body),
-                    stored,
-                    outlet,
-                    content_type,
-                    source,
-                    origin,
-                ),
-            )
         if origin == "live" and time.monotonic() - self._pruned_at > PRUNE_EVERY_S:
             self.prune()
         return entry
 
+    def _insert(self, feed_url: str, fetched_at: datetime, *values: object) -> None:
+        """Index one fetch (lock held)."""
+        self._conn.execute(
+            "INSERT OR IGNORE INTO entries VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (feed_url, _iso(fetched_at.astimezone(UTC)), *values),
+        )
+
     def _write_blob(self, path: Path, body: bytes) -> int:
         """Compress to a temp file and rename: a reader never sees half a blob."""
         path.parent.mkdir(parents=True, exist_ok=True)
-        data = self._compress.compress(body)
+        data = zstandard.ZstdCompressor(level=ZSTD_LEVEL).compress(body)  # per call: contexts are not thread-safe
         with tempfile.NamedTemporaryFile(dir=path.parent, delete=False, suffix=".tmp") as tmp:
             tmp.write(data)
         os.replace(tmp.name, path)
@@ -208,7 +203,7 @@ class RawArchive:
         """The body with this hash; FeedError(kind="archive") if it is missing or corrupt."""
         path = self.blob_path(sha256)
         try:
-            body = self._decompress.decompress(path.read_bytes())
+            body = zstandard.ZstdDecompressor().decompress(path.read_bytes())
         except (OSError, zstandard.ZstdError) as exc:
             raise FeedError(
                 f"archived body {sha256[:12]} unreadable ({exc}); run `newswatch archive stats` "
@@ -285,11 +280,11 @@ class RawArchive:
             if self.max_bytes > 0:
                 removed += self._trim_to_bytes()
             orphans = self._orphans()
-        freed = 0
-        for digest in orphans:
-            path = self.blob_path(digest)
-            freed += path.stat().st_size if path.exists() else 0
-            path.unlink(missing_ok=True)
+            freed = 0
+            for digest in orphans:  # under the lock: an add in flight cannot lose its blob
+                path = self.blob_path(digest)
+                freed += path.stat().st_size if path.exists() else 0
+                path.unlink(missing_ok=True)
         if removed or orphans:
             log.info(
                 "archive pruned", extra={"entries": removed, "blobs": len(orphans), "bytes": freed}
