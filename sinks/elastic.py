@@ -36,6 +36,7 @@ from newswatch import (
     SearchHit,
     SearchQuery,
     SinkUnavailableError,
+    metrics,
     utcnow,
 )
 from sinks import es_admin
@@ -136,6 +137,7 @@ class ElasticStore:
         while pending and attempt < self.max_attempts:
             attempt += 1
             if attempt > 1:
+                metrics.STAGE_RETRIES.labels("sink", "bulk-retry").inc()
                 time.sleep(min(self.backoff_s * 2 ** (attempt - 2), self.max_backoff_s))
             try:
                 last_error = self._bulk_once(pending, rejections) or last_error

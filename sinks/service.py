@@ -25,7 +25,9 @@ from newswatch import (
     Store,
     dead_letter,
     decode_batch,
+    metrics,
     topics,
+    utcnow,
 )
 
 SINK_GROUP_SUFFIX = "sink"
@@ -39,6 +41,8 @@ def make_store_handler(store: Store, stage: str = "sink") -> Handler:
     batch the last record per article id wins, as it would in the index anyway.
     """
 
+    store_label = store_kind(store)
+
     def handle(records: Sequence[Record]) -> BatchResult:
         decoded, dead = decode_batch(records, EnrichedArticle, stage)
         latest: dict[str, tuple[Record, EnrichedArticle]] = {}
@@ -47,6 +51,10 @@ def make_store_handler(store: Store, stage: str = "sink") -> Handler:
             latest[article.article_id] = (record, article)
         if latest:
             rejections = store.write([article for _, article in latest.values()])
+            metrics.BULK_DOCS.labels(store_label).observe(len(latest))
+            now = utcnow()
+            for _, article in latest.values():
+                metrics.observe_fetch_to_stage(stage, article.fetched_at, now)
             for rejection in rejections:
                 record, _ = latest[rejection.article_id]
                 error = PoisonRecordError(f"rejected by the store: {rejection.reason}")
@@ -54,6 +62,12 @@ def make_store_handler(store: Store, stage: str = "sink") -> Handler:
         return BatchResult(dead=dead)
 
     return handle
+
+
+def store_kind(store: Store) -> str:
+    """A short metrics label for a store: "elastic", "embedded", or the class name."""
+    name = type(store).__name__
+    return name.removesuffix("Store").lower() or name
 
 
 def sink_runner(

@@ -23,7 +23,7 @@ from typing import Any
 import apprise
 import httpx
 
-from newswatch import ConfigError, utcnow
+from newswatch import ConfigError, metrics, utcnow
 from sinks.alerts.record import AlertRecord
 from sinks.alerts.rules import ChannelSpec, Rule
 from sinks.alerts.state import AlertState, OutboxItem
@@ -113,7 +113,11 @@ class Notifier:
         """Queue `alert` for the rule's channels unless replaying, silenced or throttled."""
         now = self.clock()
         reason = self._suppressed(rule, alert, now, live)
+        if reason != "replay":  # replays and backtests are not alerts an operator counts
+            metrics.ALERTS.labels(alert.rule_type, "-", "fired").inc()
         if reason:
+            if reason != "replay":
+                metrics.ALERTS.labels(alert.rule_type, "-", reason).inc()
             return alert.model_copy(update={"suppressed": reason})
         period = rule.digest_period
         due = now.timestamp()
@@ -172,6 +176,7 @@ class Notifier:
             if first.attempts + 1 >= MAX_ATTEMPTS:
                 self.state.finish(ids, "dead", message)
                 report.dead += len(ids)
+                _count(first.channel, alerts, "failed")
                 log.error(
                     "alert notification given up",
                     extra={"channel": _name(first.channel), "rule": first.rule, "error": message},
@@ -181,6 +186,7 @@ class Notifier:
                     ids, "pending", message, retry_at=at + min(30 * 2**first.attempts, 3600)
                 )
                 report.retried += len(ids)
+                _count(first.channel, alerts, "retried")
                 log.warning(
                     "alert notification failed, will retry",
                     extra={"channel": _name(first.channel), "rule": first.rule, "error": message},
@@ -188,6 +194,7 @@ class Notifier:
             return
         self.state.finish(ids, "sent")
         report.sent += len(ids)
+        _count(first.channel, alerts, "delivered")
 
     def send(self, channel: str, spec: ChannelSpec, alerts: list[AlertRecord]) -> None:
         """Deliver one message (one alert or a digest) to one channel; raises on failure."""
@@ -211,6 +218,12 @@ class Notifier:
             )
         if not notifier.notify(title=title, body=body):
             raise RuntimeError(f"apprise could not deliver to {mask_url(url)}")
+
+
+def _count(channel: str, alerts: list[AlertRecord], outcome: str) -> None:
+    """ALERTS metric per rule type, channel (masked name) and delivery outcome."""
+    for alert in alerts:
+        metrics.ALERTS.labels(alert.rule_type, _name(channel), outcome).inc()
 
 
 def _name(channel: str) -> str:
