@@ -21,7 +21,8 @@ from collectors.parse import ParseResult, parse_feed
 from collectors.schedule import plan_next_poll
 from collectors.state import DB_NAME, FeedState, FeedStateStore, SeenIds
 from collectors.status import FeedStatus, combine_results, feed_status
-from newswatch import Article, Bus, FeedError, FeedSpec, RetryLaterError, Settings, topics, utcnow
+from collectors.volume import VolumeLog, VolumeRules, VolumeSignal
+from newswatch import Article, Bus, FeedError, FeedSpec, RetryLaterError, Settings, metrics, topics, utcnow
 
 log = logging.getLogger("collectors.service")
 
@@ -81,6 +82,8 @@ class Collector:
         self.bus = bus
         self.state = state or FeedStateStore(settings.data_dir / DB_NAME)
         self.seen = seen or SeenIds(self.state.path, settings.seen_ids_max)
+        self.volume = VolumeLog(self.state.path)
+        self.volume_rules = VolumeRules.from_settings(settings)
         self.fetcher = fetcher or Fetcher(settings.fetch)
         self._rng = rng or random.Random()
         self._publish_lock = (
@@ -91,6 +94,7 @@ class Collector:
         """Release HTTP connections and the state database."""
         self.fetcher.close()
         self.archive.close()
+        self.volume.close()
         self.seen.close()
         self.state.close()
 
@@ -235,6 +239,7 @@ class Collector:
             duplicates=found - published,
         )
         _log_outcome(outcome)
+        self._observe(spec, now, result, published)
         return outcome
 
     def _failed(
@@ -273,7 +278,28 @@ class Collector:
             retry_after_s=retry_after,
         )
         _log_outcome(outcome)
+        self._observe(spec, now, f"error:{kind}", 0)
         return outcome
+
+    def _observe(self, spec: FeedSpec, now: datetime, outcome: str, published: int) -> None:
+        """Metrics and the volume log for one poll; never fails the poll."""
+        label = spec.name or spec.url
+        metrics.FEED_FETCHES.labels(label, outcome).inc()
+        if published:
+            metrics.ARTICLES.labels("collector", "published").inc(published)
+        try:
+            self.volume.record(spec.url, now, published)
+            signal = self.volume.signal(spec.url, now, self.volume_rules)
+        except Exception as exc:  # noqa: BLE001 - the signal is advice; polling goes on
+            log.warning("volume log update failed: %s", exc, extra={"feed_url": spec.url})
+            return
+        if signal.ratio is not None:
+            metrics.FEED_VOLUME_RATIO.labels(label).set(signal.ratio)
+        metrics.FEED_VOLUME_DROP.labels(label).set(1 if signal.dropped else 0)
+
+    def volume_signal(self, url: str | None, now: datetime | None = None) -> VolumeSignal:
+        """The volume-drop signal of one feed, or (None) of every feed together."""
+        return self.volume.signal(url, now or utcnow(), self.volume_rules)
 
     def poll_all(
         self, feeds: Sequence[FeedSpec], *, max_workers: int = 4, now: datetime | None = None
@@ -297,10 +323,15 @@ class Collector:
 
     def feed_statuses(self, feeds: Sequence[FeedSpec] | None = None) -> list[FeedStatus]:
         """Health rows for `newswatch feeds list` / `status`: the given feeds, or every feed ever polled."""
+        now = utcnow()
         if feeds is None:
-            return [feed_status(None, s, self.settings.schedule) for s in self.state.all()]
+            return [
+                feed_status(None, s, self.settings.schedule, self.volume_signal(s.feed_url, now))
+                for s in self.state.all()
+            ]
         return [
-            feed_status(spec, self.state.get(spec.url), self.settings.schedule) for spec in feeds
+            feed_status(spec, self.state.get(spec.url), self.settings.schedule, self.volume_signal(spec.url, now))
+            for spec in feeds
         ]
 
 

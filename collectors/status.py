@@ -11,6 +11,7 @@ from typing import Literal
 from collectors.parse import ParseResult
 from collectors.schedule import base_interval, is_parked
 from collectors.state import FeedState
+from collectors.volume import VolumeSignal
 from newswatch import FeedSpec, ScheduleSettings
 
 Health = Literal["ok", "failing", "parked", "never-polled", "disabled"]
@@ -39,6 +40,8 @@ class FeedStatus:
     polls_same_body: int
     polls_error: int
     articles_published: int
+    volume: VolumeSignal | None = None
+    """Last 24 h against the usual rate; `volume.dropped` flags an ingestion gap."""
 
 
 def health_of(spec: FeedSpec | None, state: FeedState, settings: ScheduleSettings) -> Health:
@@ -55,8 +58,12 @@ def health_of(spec: FeedSpec | None, state: FeedState, settings: ScheduleSetting
     )
 
 
-def feed_status(spec: FeedSpec | None, state: FeedState, settings: ScheduleSettings) -> FeedStatus:
-    """Join a feed's spec (if known) and stored state into a status row."""
+def feed_status(
+    spec: FeedSpec | None, state: FeedState, settings: ScheduleSettings, volume: VolumeSignal | None = None
+) -> FeedStatus:
+    """Join a feed's spec (if known), stored state and volume signal into a status row.
+
+    A volume drop is appended to the reason, so every view that shows the reason shows the gap."""
     health = health_of(spec, state, settings)
     if health in ("failing", "parked"):
         reason = f"{state.consecutive_failures} failure(s) in a row, last {state.last_error_kind}: {state.last_error_reason}"
@@ -64,6 +71,8 @@ def feed_status(spec: FeedSpec | None, state: FeedState, settings: ScheduleSetti
             reason += f"; retried every {settings.max_backoff_s:.0f}s until it works or `newswatch feeds reset`"
     else:
         reason = state.last_reason or ""
+    if volume is not None and volume.dropped and health != "disabled":
+        reason = f"{volume.reason}; {reason}" if reason else volume.reason
     return FeedStatus(
         url=state.feed_url,
         name=spec.name if spec else "",
@@ -84,6 +93,7 @@ def feed_status(spec: FeedSpec | None, state: FeedState, settings: ScheduleSetti
         polls_same_body=state.polls_same_body,
         polls_error=state.polls_error,
         articles_published=state.articles_published,
+        volume=volume,
     )
 
 

@@ -89,6 +89,19 @@ class ElasticSettings(BaseModel):
     bulk_docs: int = 500
     bulk_interval_s: float = 1.0
     retention_days: int = 90
+    rollover_max_age: str = Field(default="7d", description="`newswatch maintain` starts a new index this often")
+    rollover_max_primary_shard_size: str = "25gb"
+
+
+class VolumeSettings(BaseModel):
+    """The volume-drop signal: the last 24 h against the median of the previous days' 24 h counts."""
+
+    model_config = ConfigDict(frozen=True)
+
+    baseline_days: int = Field(default=14, ge=1, description="days of history the usual rate is the median of")
+    min_history_days: int = Field(default=3, ge=1, description="no judgement before this many full days")
+    min_daily_articles: float = Field(default=5.0, ge=0, description="feeds usually below this per day are never flagged")
+    drop_ratio: float = Field(default=0.25, gt=0, le=1, description="flag when the last 24 h < ratio x usual")
 
 
 class Settings(BaseSettings):
@@ -107,10 +120,18 @@ class Settings(BaseSettings):
     seen_ids_max: int = 1_000_000
     log_json: bool = False
     metrics_port: int = Field(default=0, description="serve Prometheus /metrics here from long-running commands; 0 = off")
+    bus_retention_days: float = Field(default=7.0, ge=0, description="embedded log: keep raw/enriched/alerts records this long; 0 = forever")
+    dlq_retention_days: float = Field(default=30.0, ge=0, description="embedded log: keep dead letters this long; 0 = forever")
+    store_retention_days: float = Field(default=90.0, ge=0, description="embedded store: drop articles published longer ago; 0 = forever")
+    archive_retention_days: int = Field(default=365, ge=0, description="raw archive: drop live bodies fetched longer ago; 0 = forever")
+    archive_max_bytes: int = Field(default=0, ge=0, description="raw archive: trim the oldest bodies past this size; 0 = no bound")
+    volume_history_days: int = Field(default=60, ge=1, description="hourly per-feed counts kept for the volume signal")
+    maintain_interval_s: float = Field(default=3600.0, gt=0, description="how often `run` applies retention")
     fetch: FetchSettings = FetchSettings()
     schedule: ScheduleSettings = ScheduleSettings()
     kafka: KafkaSettings = KafkaSettings()
     elastic: ElasticSettings = ElasticSettings()
+    volume: VolumeSettings = VolumeSettings()
 
     @classmethod
     def settings_customise_sources(
