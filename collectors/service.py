@@ -22,7 +22,17 @@ from collectors.schedule import plan_next_poll
 from collectors.state import DB_NAME, FeedState, FeedStateStore, SeenIds
 from collectors.status import FeedStatus, combine_results, feed_status
 from collectors.volume import VolumeLog, VolumeRules, VolumeSignal
-from newswatch import Article, Bus, FeedError, FeedSpec, RetryLaterError, Settings, metrics, topics, utcnow
+from newswatch import (
+    Article,
+    Bus,
+    FeedError,
+    FeedSpec,
+    RetryLaterError,
+    Settings,
+    metrics,
+    topics,
+    utcnow,
+)
 
 log = logging.getLogger("collectors.service")
 
@@ -321,9 +331,11 @@ class Collector:
         """Forget a feed's failures and validators so it is polled afresh (`newswatch feeds reset`)."""
         self.state.put(self.state.get(url).reset())
 
-    def feed_statuses(self, feeds: Sequence[FeedSpec] | None = None) -> list[FeedStatus]:
+    def feed_statuses(
+        self, feeds: Sequence[FeedSpec] | None = None, now: datetime | None = None
+    ) -> list[FeedStatus]:
         """Health rows for `newswatch feeds list` / `status`: the given feeds, or every feed ever polled."""
-        now = utcnow()
+        now = now or utcnow()
         if feeds is None:
             return [
                 feed_status(None, s, self.settings.schedule, self.volume_signal(s.feed_url, now))
