@@ -195,9 +195,37 @@ class EmbeddedBus:
             cur = self._conn.execute("DELETE FROM messages WHERE topic=? AND ts < ?", (topic, cutoff_ms))
             return cur.rowcount
 
+    def topic_stats(self, since_ms: int) -> dict[str, tuple[int, int]]:
+        """topic -> (records kept, records produced since `since_ms`): status throughput and size."""
+        with self._lock:
+            kept = dict(self._conn.execute("SELECT topic, COUNT(*) FROM messages GROUP BY topic").fetchall())
+            recent = dict(
+                self._conn.execute("SELECT topic, COUNT(*) FROM messages WHERE ts >= ? GROUP BY topic", (since_ms,)).fetchall()
+            )
+        return {str(t): (int(kept.get(t, 0)), int(recent.get(t, 0))) for t in set(kept) | set(recent)}
+
+    def group_lags(self) -> dict[str, int]:
+        """Consumer group -> records not yet committed on the topics it has committed on."""
+        with self._lock:
+            rows = self._conn.execute("SELECT grp, topic, offset FROM offsets").fetchall()
+            lags: dict[str, int] = {}
+            for grp, topic, offset in rows:
+                lags[str(grp)] = lags.get(str(grp), 0) + max(0, _end_offset(self._conn, topic) - int(offset))
+        return lags
+
+    def checkpoint(self) -> None:
+        """Fold the write-ahead log into the database and truncate it (after a purge, bounds disk)."""
+        with self._lock:
+            self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
     def close(self) -> None:
         self.flush()
         self._conn.close()
+
+
+def sqlite_disk_bytes(path: Path) -> int:
+    """Bytes a SQLite database takes on disk, its -wal and -shm files included."""
+    return sum(p.stat().st_size for p in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")) if p.exists())
 
 
 class EmbeddedConsumer:

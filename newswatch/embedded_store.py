@@ -6,6 +6,7 @@ import re
 import sqlite3
 import threading
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 
 from newswatch.schema import EnrichedArticle
@@ -145,6 +146,34 @@ class EmbeddedStore:
                 "SELECT topic, COUNT(*) FROM article_topics GROUP BY topic ORDER BY 2 DESC"
             ).fetchall()
         return {str(t): int(n) for t, n in rows}
+
+    def delete_published_before(self, cutoff: datetime, chunk: int = 1000) -> int:
+        """Retention: remove articles published before `cutoff` from every table; returns how many.
+
+        Deletes in chunks (one short write transaction each) so a running sink is never held up long,
+        then truncates the write-ahead log; freed pages are reused by later writes."""
+        removed = 0
+        while True:
+            with self._lock:
+                ids = [r[0] for r in self._conn.execute(
+                    "SELECT article_id FROM articles WHERE published_at < ? LIMIT ?", (cutoff.isoformat(), chunk)
+                ).fetchall()]
+                if not ids:
+                    break
+                marks = ",".join("?" * len(ids))
+                self._conn.execute("BEGIN IMMEDIATE")
+                try:
+                    for table in ("articles_fts", "article_topics", "article_entities", "articles"):
+                        self._conn.execute(f"DELETE FROM {table} WHERE article_id IN ({marks})", ids)
+                    self._conn.execute("COMMIT")
+                except BaseException:
+                    self._conn.execute("ROLLBACK")
+                    raise
+            removed += len(ids)
+        if removed:
+            with self._lock:
+                self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return removed
 
     def close(self) -> None:
         with self._lock:
