@@ -124,11 +124,10 @@ def _store_retention(settings: Settings, now: datetime) -> tuple[int, str]:
             es.close()
         metrics.RETENTION_DELETED.labels("elastic-indices").inc(len(deleted))
         return len(deleted), f"rolled over if due; deleted indices: {', '.join(deleted) or 'none'}"
-    if settings.store_retention_days <= 0:
-        return 0, "retention off (store_retention_days=0)"
-    store = EmbeddedStore(settings.data_dir / "store.db")
+    store = wiring.open_store(settings)  # refuses a store setting it does not understand
     try:
-        store.setup()
+        if settings.store_retention_days <= 0 or not isinstance(store, EmbeddedStore):
+            return 0, "retention off (store_retention_days=0)"
         n = store.delete_published_before(now - timedelta(days=settings.store_retention_days))
     finally:
         store.close()

@@ -15,6 +15,7 @@ from pytest_httpserver import HTTPServer
 
 from newswatch import load_settings, metrics
 from newswatch.cli import wiring
+from newswatch.cli.ops import StatusReport, status_report, status_tables
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -38,7 +39,7 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def scraped(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Samples]:
+def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Samples, StatusReport]]:
     data = tmp_path_factory.mktemp("metrics")
     shutil.copytree(ROOT / "seeds" / "feeds", data / "feeds")
     shutil.copy(ROOT / "seeds" / "feeds.toml", data / "feeds.toml")
@@ -57,6 +58,7 @@ def scraped(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Samples]:
         port = _free_port()
         metrics.serve(port)
         text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+        report = status_report(settings)
     finally:
         bus.close()
         store.close()
@@ -67,7 +69,12 @@ def scraped(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Samples]:
     for family in text_string_to_metric_families(text):
         for s in family.samples:
             samples[(s.name, frozenset(s.labels.items()))] = s.value
-    yield samples
+    yield samples, report
+
+
+@pytest.fixture
+def scraped(run: tuple[Samples, StatusReport]) -> Samples:
+    return run[0]
 
 
 def _sum(samples: Samples, name: str, **labels: str) -> float:
@@ -103,3 +110,17 @@ def test_alerts_fired_delivered_and_failed_per_channel(scraped: Samples) -> None
 
 def test_volume_gauges_exist_for_polled_feeds(scraped: Samples) -> None:
     assert ("newswatch_feed_volume_drop", frozenset({("feed", "seed")})) in scraped
+
+
+def test_status_report_after_a_run(run: tuple[Samples, StatusReport]) -> None:
+    report = run[1]
+    by_stage = {s.stage: s for s in report.stages}
+    assert by_stage["collector"].last_hour == by_stage["collector"].last_day > 100
+    assert by_stage["processor"].last_hour == by_stage["collector"].last_hour
+    assert all(by_stage[s].lag == 0 for s in ("processor", "sink", "alerts", "alert-index"))
+    assert report.store_count is not None and report.store_count > 100
+    assert report.dlq_size == 0 and report.healthy, report.problems
+    assert report.pipeline_volume is not None and not report.pipeline_volume.dropped
+    assert {"bus.db", "store.db", "collector.db", "archive/"} <= set(report.disk_bytes)
+    assert [f.health for f in report.feeds if f.health != "ok"] == []
+    assert len(status_tables(report)) >= 3
