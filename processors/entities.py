@@ -14,7 +14,10 @@ Normalisation. Canonical name = gazetteer id, else an alias or demonym from the 
 the surface text without a leading "the" or trailing "'s". A name right after a job title from
 the gazetteer ("Chancellor Olaf Scholz") is a PERSON. Within one document a lone surname
 ("Modi") resolves to the full PERSON name that contains it ("Narendra Modi"), also when the
-model labelled the lone surname ORG or GPE.
+model labelled the lone surname ORG or GPE. The rules of `processors.names` then apply: an
+"ORG" that is a given name plus surname is a PERSON, a defined acronym takes its full name,
+and in U.S. copy (the document names the United States or a U.S. service) the gazetteer's
+`[us_aliases]` apply ("Army" -> "U.S. Army"); so do `us_markers` phrases ("Pentagon"). Ship prefixes ("USS Hartford") make a PRODUCT.
 """
 
 from __future__ import annotations
@@ -22,12 +25,22 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from newswatch import ConfigError, Entity
+from processors.names import (
+    AWARD_ENDINGS,
+    EVENT_WORDS,
+    FACILITY_ENDINGS,
+    PRODUCT_ENDINGS,
+    looks_like_person,
+    refine_mentions,
+    split_run_on,
+    strip_lowercase_lead,
+)
 
 if TYPE_CHECKING:  # spaCy is imported when a model is loaded, not when the package is imported
     from spacy.language import Language
@@ -48,6 +61,9 @@ class Gazetteer:
     demonyms: Mapping[str, str]
     titles: frozenset[str] = frozenset()
     ignore: frozenset[str] = frozenset()
+    us_aliases: Mapping[str, str] = field(default_factory=dict)
+    acronyms: frozenset[str] = frozenset()
+    us_markers: tuple[str, ...] = ()
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> Gazetteer:
@@ -80,9 +96,15 @@ class Gazetteer:
             patterns.append({"label": TITLE_LABEL, "pattern": title})
         # Any "Operation <Titlecase word>" is a named military (or police) operation.
         patterns.append({"label": "EVENT", "pattern": [{"ORTH": "Operation"}, {"IS_TITLE": True}]})
+        # A ship's prefix and name ("USS Hartford", "HMS Queen Elizabeth") is a vessel: PRODUCT.
+        ship = {"ORTH": {"IN": list(data.get("ship_prefixes", []))}}
+        patterns.append({"label": "PRODUCT", "pattern": [ship, {"IS_TITLE": True}, {"IS_TITLE": True, "OP": "?"}]})
         return cls(
             tuple(patterns), aliases, dict(data.get("demonyms", {})),
             titles=frozenset(data.get("titles", [])), ignore=frozenset(data.get("ignore", [])),
+            us_aliases=dict(data.get("us_aliases", {})),
+            acronyms=frozenset(data.get("acronyms", [])),
+            us_markers=tuple(data.get("us_markers", [])),
         )
 
 
@@ -144,7 +166,10 @@ def entities_from_doc(doc: Doc, gazetteer: Gazetteer) -> list[Entity]:
                 mention = (mention[0], "PERSON", mention[0])
             mentions.append(mention)
         previous = ent
-    mentions = _resolve_surnames(mentions)
+    mentions = _resolve_surnames(refine_mentions(
+        mentions, doc.text, aliases=gazetteer.aliases, us_aliases=gazetteer.us_aliases,
+        us_markers=gazetteer.us_markers, acronyms=gazetteer.acronyms,
+    ))
     counts: dict[tuple[str, str], int] = {}
     first_text: dict[tuple[str, str], str] = {}
     for text, label, canonical in mentions:
@@ -183,6 +208,9 @@ def _mentions(ent: Span, gazetteer: Gazetteer) -> list[tuple[str, str, str]]:
         return []
     if ent.ent_id_:
         return [(_clean(ent.text), label, ent.ent_id_)]
+    split = split_run_on(_clean(ent.text), label, gazetteer.aliases, gazetteer.us_aliases)
+    if split:
+        return split
     parts = _POSSESSIVE.split(ent.text) if label in {"ORG", "PERSON"} else [ent.text]
     if label == "PERSON":
         parts = parts[:1]
@@ -195,13 +223,25 @@ def _mentions(ent: Span, gazetteer: Gazetteer) -> list[tuple[str, str, str]]:
 
 
 def _mention(raw: str, label: str, gazetteer: Gazetteer) -> tuple[str, str, str] | None:
-    text = _clean(raw)
+    text = strip_lowercase_lead(_clean(raw))
     if label == "PERSON":
         text = _strip_title(text, gazetteer.titles)
     if len(text) < 2 or not any(ch.isalpha() for ch in text) or text in gazetteer.ignore:
         return None
     if label == "NORP" and text in gazetteer.demonyms:
         return text, "GPE", gazetteer.demonyms[text]
+    if text.endswith(AWARD_ENDINGS) and label in {"PERSON", "ORG"}:
+        return None
+    if text in gazetteer.aliases:
+        return text, label, gazetteer.aliases[text]
+    if label in {"ORG", "LOC", "FAC"} and looks_like_person(text):
+        label = "PERSON"  # "Theodor Lessing" (ORG), "Marina Hyde" (LOC), "Ash Barty" (FAC)
+    elif label == "ORG" and text.endswith(FACILITY_ENDINGS):
+        label = "FAC"
+    elif label == "ORG" and text.endswith(PRODUCT_ENDINGS):
+        label = "PRODUCT"
+    elif label == "ORG" and EVENT_WORDS & set(text.split()):
+        label = "EVENT"
     return text, label, gazetteer.aliases.get(text, text)
 
 

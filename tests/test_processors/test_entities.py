@@ -104,3 +104,23 @@ def test_issue4_normalisation(extractor: EntityExtractor, text: str, label: str,
     found = {(e.canonical, e.label) for e in extractor.extract(text)}
     assert (canonical, label) in found
     assert not {c for c, _ in found} & {"Airmen", "Sergeant Miguel Barajas", "Ala."}
+
+
+@pytest.mark.parametrize(
+    ("text", "label", "canonical"),
+    [
+        pytest.param("The submarine USS Hartford arrived in port on Monday.", "PRODUCT", "USS Hartford",
+                     id="ship-is-product"),
+        pytest.param("The U.S. Army Space and Missile Defense Command said the Army and Navy tested it.",
+                     "ORG", "U.S. Navy", id="us-copy-service"),
+        pytest.param("Barty beat Danielle Collins on Rod Laver Arena in Melbourne.", "FAC", "Rod Laver Arena",
+                     id="arena-is-a-place"),
+    ],
+)
+def test_issue4_round2_rules(extractor: EntityExtractor, text: str, label: str, canonical: str) -> None:
+    assert (canonical, label) in {(e.canonical, e.label) for e in extractor.extract(text)}
+
+
+def test_ship_is_never_a_person(extractor: EntityExtractor) -> None:
+    found = extractor.extract("The submarine USS Hartford arrived in port on Monday.")
+    assert not [e for e in found if e.label == "PERSON"]

@@ -1,0 +1,176 @@
+"""Pure rules that fix the small NER model's names: people read as organisations, acronyms, U.S. copy.
+
+* `looks_like_person("Theodor Lessing")`: a two- or three-word title-case name whose first word
+  is a known given name (`given_names.txt`: the ~37,000 names given to at least 100 U.S. babies
+  since 1880, from the SSA's public-domain data, built by `eval/build_given_names.py`; read once
+  per process) and which holds no organisation word ("Group", "Bank", "Squadron") is a person,
+  whatever the model said. en_core_web_sm calls many less common names ORG.
+* `acronym_definitions(text)`: "Aerophysics Research Facility, or ARF," and "Low-Rate Initial
+  Production (LRIP)" define an acronym; a mention of the acronym then gets the full name.
+* `strip_lowercase_lead("read Sue Gray")`: the model sometimes starts a span on the verb
+  before a name.
+* `FACILITY_ENDINGS` and `AWARD_ENDINGS`: names that are places or prizes, whatever the model said.
+* `is_bare_acronym("261st COS")` and `initials_match("COS", "Cyberspace Operations Squadron")`:
+  the small model calls any capitalised abbreviation an ORG ("FRP" for full-rate production,
+  "ODI" for a one-day international); one that the gazetteer does not know, the text does not
+  define and no organisation named in the same text abbreviates is dropped.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from functools import cache
+from importlib import resources
+
+ORG_WORDS = frozenset([
+    "academy", "agency", "air", "airlines", "alliance", "arena", "army", "association",
+    "authority", "bank", "bureau", "centre", "center", "church", "city", "club", "college",
+    "command", "commission", "committee", "company", "conference", "corp", "corporation",
+    "council", "county", "court", "department", "division", "federation", "fleet", "force",
+    "forces", "foundation", "fund", "group", "guard", "hospital", "inc", "institute", "league",
+    "ltd", "marines", "ministry", "museum", "navy", "network", "office", "orchestra",
+    "organisation", "organization", "page", "park", "party", "police", "press", "productions",
+    "regiment", "school", "service", "society", "squadron", "stadium", "station", "studio",
+    "studios", "team", "times", "trust", "union", "united", "university", "wing",
+])
+FACILITY_ENDINGS = ("Arena", "Stadium", "Airport", "Air Base", "Air Force Base", "Station", "Test Site")
+"""An "organisation" named like this is a place (FAC): "Rod Laver Arena", "Sepulveda Air National
+Guard Station", "Ronald Reagan Ballistic Missile Defense Test Site"."""
+PRODUCT_ENDINGS = (" System",)
+"""A weapon or computer "System" (singular) is a product: "Integrated Battle Command System"."""
+EVENT_WORDS = frozenset({"Tournament", "Championship", "Championships", "Exposition", "Olympics", "Festival"})
+"""An "organisation" with one of these words is an event: "Tournament of Champions"."""
+AWARD_ENDINGS = ("Award", "Awards", "Prize", "Medal", "Trophy")
+"""Names of awards are neither people nor organisations ("Carl A. Spaatz Award"): dropped."""
+_WORD = re.compile(r"^[A-Z][a-z]+(?:[-'’][A-Z]?[a-z]+)*$")
+_DEFINED = re.compile(
+    r"((?:[A-Z][\w&’'-]*\s+)(?:(?:of|and|for|the|on|[A-Z][\w&’'-]*)\s+){0,8}[A-Z][\w&’'-]*)"
+    r"(?:\s+\(|,\s+or\s+)([A-Z][A-Za-z0-9&]{1,9})\b"
+)
+
+
+@cache
+def given_names() -> frozenset[str]:
+    """The packaged given-name list, lower-cased (read once per process, ~20 ms)."""
+    raw = resources.files("processors").joinpath("given_names.txt").read_text(encoding="utf-8")
+    return frozenset(line for line in raw.splitlines() if line and not line.startswith("#"))
+
+
+def is_given_name(word: str) -> bool:
+    """True if the word (or the first part of a hyphenated one: "Lin-Manuel") is a given name."""
+    names = given_names()
+    word = word.lower()
+    return word in names or word.split("-", 1)[0] in names
+
+
+def looks_like_person(text: str) -> bool:
+    """Two or three title-case words, the first a given name, none an organisation word."""
+    words = text.split()
+    if not 2 <= len(words) <= 3 or not all(_WORD.match(w) for w in words):
+        return False
+    if any(w.lower() in ORG_WORDS for w in words):
+        return False
+    return is_given_name(words[0])
+
+
+def acronym_definitions(text: str) -> dict[str, str]:
+    """Acronym -> full name for "Full Name (ACR)" and "Full Name, or ACR," when the initials fit."""
+    out: dict[str, str] = {}
+    for full, acronym in _DEFINED.findall(text):
+        words = full.split()
+        # keep the shortest tail of the name whose capitals spell the acronym's letters in order
+        for start in range(len(words)):
+            tail = words[start:]
+            if not tail[0][:1].isupper() or tail[0].lower() in {"the"}:
+                continue
+            initials = "".join(w[0] for w in tail if w[:1].isupper())
+            letters = "".join(ch for ch in acronym if ch.isupper())
+            if initials == letters or (len(tail) > 1 and _spells(letters, tail)):
+                out.setdefault(acronym, " ".join(tail))
+                break
+    return out
+
+
+def _spells(letters: str, words: list[str]) -> bool:
+    """The acronym's capitals are the capitals of the words, allowing hyphenated parts ("Low-Rate")."""
+    capitals = "".join(ch for w in words for ch in re.findall(r"(?:^|-)([A-Z])", w))
+    return capitals == letters
+
+
+def strip_lowercase_lead(text: str) -> str:
+    """Drop lower-case words before the first capitalised one ("read Sue Gray" -> "Sue Gray")."""
+    words = text.split()
+    start = 0
+    while start < len(words) - 1 and words[start][:1].islower():
+        start += 1
+    return " ".join(words[start:]) if start and words[start][:1].isupper() else text
+
+
+_ACRONYM = re.compile(r"^(?:\d+\w*\s+)?([A-Z][A-Z0-9&]{1,5})$")
+
+
+def is_bare_acronym(name: str) -> str:
+    """The acronym of "COS" or "261st COS" ("" if the name is not a bare acronym)."""
+    match = _ACRONYM.match(name)
+    return match.group(1) if match else ""
+
+
+def initials_match(acronym: str, name: str) -> bool:
+    """True if the capitals of `name`'s words (hyphenated parts too) spell the acronym."""
+    words = [w for w in name.split() if w[:1].isupper()]
+    return len(words) > 1 and _spells(acronym, words)
+
+
+Mention = tuple[str, str, str]  # (surface text, label, canonical name)
+
+
+def split_run_on(text: str, label: str, aliases: Mapping[str, str], us_aliases: Mapping[str, str]) -> list[Mention]:
+    """A name run into the one before it: "Navy Hung Cao" (from "Secretary of the Navy Hung Cao")
+    -> ORG + PERSON; "Hawaii Cameron Smith" (a headline run into its standfirst) -> GPE + PERSON.
+    Empty when the span is not such a pair."""
+    words = text.split()
+    if label not in {"ORG", "PERSON", "GPE"} or len(words) < 3:
+        return []
+    for cut in (len(words) - 2, len(words) - 3):
+        head, tail = " ".join(words[:cut]), " ".join(words[cut:])
+        if cut <= 0 or not looks_like_person(tail):
+            continue
+        if label == "GPE" and cut == 1 and words[0][:1].isupper():
+            return [(head, "GPE", aliases.get(head, head)), (tail, "PERSON", tail)]
+        if aliases.get(head) or us_aliases.get(head):
+            return [(head, "ORG", head), (tail, "PERSON", tail)]
+    return []
+
+
+def refine_mentions(
+    mentions: list[Mention], text: str, *, aliases: Mapping[str, str], us_aliases: Mapping[str, str],
+    us_markers: Iterable[str], acronyms: Iterable[str],
+) -> list[Mention]:
+    """Document-level fixes: defined acronyms take their full name; U.S. copy reads "Army" as
+    "U.S. Army"; unknown bare acronyms called ORG take the ORG they abbreviate or are dropped."""
+    defined = acronym_definitions(text)
+    out = []
+    for surface, label, canonical in mentions:
+        if canonical in defined and label in {"ORG", "PERSON", "GPE", "FAC"}:
+            full = defined[canonical]
+            out.append((surface, "ORG", aliases.get(full, full)))
+        else:
+            out.append((surface, label, canonical))
+    us_copy = any(c == "United States" or c.startswith("U.S. ") for _t, _l, c in out) or any(
+        marker in text for marker in us_markers
+    )
+    if us_copy:
+        out = [(t, label, us_aliases.get(c, c) if label == "ORG" else c) for t, label, c in out]
+    known = set(aliases) | set(aliases.values()) | set(acronyms)
+    orgs = [c for _t, label, c in out if label == "ORG"]
+    kept = []
+    for surface, label, canonical in out:
+        acronym = is_bare_acronym(canonical)
+        if label != "ORG" or not acronym or canonical in known or acronym in known:
+            kept.append((surface, label, canonical))
+            continue
+        match = next((o for o in orgs if o != canonical and initials_match(acronym, o)), None)
+        if match is not None:
+            kept.append((surface, label, match))
+    return kept

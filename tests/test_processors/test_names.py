@@ -1,0 +1,91 @@
+"""Name rules of processors.names: people read as organisations, acronyms, run-on spans."""
+
+from __future__ import annotations
+
+import pytest
+
+from processors.names import (
+    acronym_definitions,
+    initials_match,
+    is_bare_acronym,
+    looks_like_person,
+    refine_mentions,
+    split_run_on,
+    strip_lowercase_lead,
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param("Theodor Lessing", True, id="given-name-surname"),
+        pytest.param("Megan Schutt", True, id="female-given-name"),
+        pytest.param("Lin-Manuel Miranda", True, id="hyphenated-given-name"),
+        pytest.param("Rod Laver Arena", False, id="organisation-word"),
+        pytest.param("Martin Marietta Group", False, id="group"),
+        pytest.param("Cyber Crew", False, id="not-a-given-name"),
+        pytest.param("Madonna", False, id="one-word"),
+        pytest.param("NBC News", False, id="acronym"),
+    ],
+)
+def test_looks_like_person(text: str, expected: bool) -> None:
+    assert looks_like_person(text) is expected
+
+
+def test_acronym_definitions() -> None:
+    text = ("The Aerophysics Research Facility, or ARF, fired a shot. It moves into Low-Rate Initial "
+            "Production (LRIP) after the United Kingdom Maritime Trade Operations (UKMTO) said so.")
+    assert acronym_definitions(text) == {
+        "ARF": "Aerophysics Research Facility",
+        "LRIP": "Low-Rate Initial Production",
+        "UKMTO": "United Kingdom Maritime Trade Operations",
+    }
+
+
+def test_acronym_helpers() -> None:
+    assert is_bare_acronym("261st COS") == "COS"
+    assert is_bare_acronym("NATO") == "NATO"
+    assert is_bare_acronym("Nato") == ""
+    assert initials_match("COS", "261st Cyberspace Operations Squadron")
+    assert not initials_match("RTS", "Ronald Reagan Ballistic Missile Defense Test Site")
+
+
+def test_strip_lowercase_lead() -> None:
+    assert strip_lowercase_lead("read Sue Gray") == "Sue Gray"
+    assert strip_lowercase_lead("Sue Gray") == "Sue Gray"
+    assert strip_lowercase_lead("de") == "de"
+
+
+def test_split_run_on() -> None:
+    aliases = {"Air Force": "U.S. Air Force"}
+    us = {"Navy": "U.S. Navy"}
+    assert split_run_on("Navy Hung Cao", "ORG", aliases, us) == [
+        ("Navy", "ORG", "Navy"), ("Hung Cao", "PERSON", "Hung Cao")]
+    assert split_run_on("Hawaii Cameron Smith", "GPE", aliases, us) == [
+        ("Hawaii", "GPE", "Hawaii"), ("Cameron Smith", "PERSON", "Cameron Smith")]
+    assert split_run_on("Brian Austin Green", "PERSON", aliases, us) == []
+
+
+def _refine(mentions: list[tuple[str, str, str]], text: str) -> set[tuple[str, str]]:
+    out = refine_mentions(mentions, text, aliases={"U.S.": "United States"}, us_aliases={"Army": "U.S. Army"},
+                          us_markers=["Pentagon"], acronyms=["FBI"])
+    return {(canonical, label) for _t, label, canonical in out}
+
+
+@pytest.mark.parametrize(
+    ("mentions", "text", "expected"),
+    [
+        pytest.param([("Army", "ORG", "Army"), ("U.S.", "GPE", "United States")], "The U.S. Army and ...",
+                     {("U.S. Army", "ORG"), ("United States", "GPE")}, id="us-copy-by-entity"),
+        pytest.param([("Army", "ORG", "Army")], "The Pentagon said the Army ...", {("U.S. Army", "ORG")},
+                     id="us-copy-by-marker"),
+        pytest.param([("Army", "ORG", "Army")], "The Army paraded in London.", {("Army", "ORG")},
+                     id="not-us-copy"),
+        pytest.param([("FRP", "ORG", "FRP"), ("FBI", "ORG", "FBI")], "FRP was approved; the FBI ...",
+                     {("FBI", "ORG")}, id="unknown-acronym-dropped-known-kept"),
+        pytest.param([("COS", "ORG", "COS"), ("x", "ORG", "Cyberspace Operations Squadron")], "...",
+                     {("Cyberspace Operations Squadron", "ORG")}, id="acronym-of-an-org-in-the-text"),
+    ],
+)
+def test_refine_mentions(mentions: list[tuple[str, str, str]], text: str, expected: set[tuple[str, str]]) -> None:
+    assert _refine(mentions, text) == expected
