@@ -45,6 +45,10 @@ RunOpt = Annotated[
 BusOpt = Annotated[
     bool, typer.Option("--kafka", "--bus", help="re-read the bus by time instead of the archive")
 ]
+FreshOpt = Annotated[
+    bool,
+    typer.Option("--fresh", help="re-run spaCy on every article (ignore the enrichment cache)"),
+]
 TopicOpt = Annotated[
     str, typer.Option("--topic", help="with --kafka: 'raw' (re-process) or 'enriched'")
 ]
@@ -76,6 +80,7 @@ def replay_command(
     feeds: FeedsOpt = None,
     run: RunOpt = None,
     kafka: BusOpt = False,
+    fresh: FreshOpt = False,
     topic: TopicOpt = "raw",
 ) -> None:
     """Re-run archived feeds (or the bus by time) through parse, processors and a store of the run's own.
@@ -89,7 +94,7 @@ def replay_command(
     rules = rules_path_for(app.settings)
     backtester = Backtester(rules) if rules.exists() else None
     try:
-        result = _replay(ctx, since, until, feeds, run, kafka, topic, backtester)
+        result = _replay(ctx, since, until, feeds, run, kafka, topic, backtester, fresh)
     finally:
         if backtester is not None:
             backtester.close()
@@ -125,6 +130,7 @@ def backtest_command(
     feeds: FeedsOpt = None,
     run: RunOpt = None,
     kafka: BusOpt = False,
+    fresh: FreshOpt = False,
     topic: TopicOpt = "raw",
 ) -> None:
     """Replay a window and evaluate alert rules on it: report.html, report.md, alerts.csv, a chart per rule."""
@@ -147,7 +153,7 @@ def backtest_command(
         return
     book = Backtester(rules)
     try:
-        result = _replay(ctx, since, until, feeds, run, kafka, topic, book)
+        result = _replay(ctx, since, until, feeds, run, kafka, topic, book, fresh)
         with app.errors.status("writing the report"):
             summaries = summarize(
                 book.rules,
@@ -222,6 +228,7 @@ def _replay(
     kafka: bool,
     topic: str,
     backtester: Backtester | None,
+    fresh: bool = False,
 ) -> ReplayResult:
     """The shared part of replay and backtest: target and processors, then the run with a progress bar."""
     from newswatch.cli import replay_pipeline as rp
@@ -254,7 +261,12 @@ def _replay(
     except NewswatchError as exc:
         fail(ctx, str(exc))
         raise
-    sink = rp.ReplaySink(target, processor, backtester)
+    cache = None
+    if processor is not None and not fresh:
+        from newswatch.cli.replay_cache import CACHE_FILE, EnrichCache
+
+        cache = EnrichCache(app.settings.data_dir / rp.REPLAYS_DIR / CACHE_FILE, processor)
+    sink = rp.ReplaySink(target, processor, backtester, cache)
     try:
         with archive.progress_bar(app, f"replaying {name}") as (progress, task):
             if kafka:
@@ -289,6 +301,8 @@ def _replay(
         raise
     finally:
         target.close()
+        if cache is not None:
+            cache.close()
 
 
 def _archive_has(app: AppContext, start: datetime, end: datetime, feeds: list[str]) -> bool:

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from collectors import RawArchive, ReplayMemory, replay_entries
 from newswatch.bus import Bus
+from newswatch.cli.replay_cache import EnrichCache
 from newswatch.embedded_store import EmbeddedStore
 from newswatch.errors import PoisonRecordError
 from newswatch.schema import Article, EnrichedArticle
@@ -39,6 +40,7 @@ from sinks import (
     alerts_index_name,
     make_client,
 )
+from sinks.alerts import AlertRecord
 from sinks.backtest import Backtester, WouldBeAlert
 
 REPLAYS_DIR = "replays"
@@ -132,25 +134,48 @@ class ReplayResult:
 
 
 class ReplaySink:
-    """One replay batch at its "now": enrich (unless already enriched), index, evaluate rules."""
+    """One replay batch at its "now": enrich (unless already enriched), evaluate rules, index.
+
+    Rules see every batch at once, in order; writes to the store and the alert index are gathered
+    into chunks of `write_every` documents (one transaction or bulk request each, instead of one
+    per archived fetch), and `flush` writes the rest: the replay functions call it at the end.
+    """
+
+    write_every = 1000
 
     def __init__(
-        self, target: ReplayTarget, processor: Processor | None, backtester: Backtester | None
+        self,
+        target: ReplayTarget,
+        processor: Processor | None,
+        backtester: Backtester | None,
+        cache: EnrichCache | None = None,
     ) -> None:
         self.target = target
         self.processor = processor
         self.backtester = backtester
+        self.cache = cache
+        self._articles: list[EnrichedArticle] = []
+        self._alerts: list[AlertRecord] = []
 
     def step(self, articles: Sequence[Article], now: datetime, result: ReplayResult) -> None:
         enriched = self._enrich(articles, now, result)
-        if enriched:
-            self.target.store.write(enriched)
+        self._articles += enriched
         result.articles += len(enriched)
         if self.backtester is not None:
             fired = self.backtester.process(enriched, now)
-            if fired:
-                self.target.alerts.write([f.alert for f in fired])
+            self._alerts += [f.alert for f in fired]
             result.alerts.extend(fired)
+        if len(self._articles) + len(self._alerts) >= self.write_every:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the gathered articles and alerts."""
+        if self._articles:
+            self.target.store.write(self._articles)
+            self._articles = []
+        if self._alerts:
+            self.target.alerts.write(self._alerts)
+            self._alerts = []
 
     def _enrich(
         self, articles: Sequence[Article], now: datetime, result: ReplayResult
@@ -166,12 +191,12 @@ class ReplaySink:
                 result.empty += 1
                 continue
             raw.append(article)
-        if raw and self.processor is not None:
+        if raw and self.cache is not None:
+            ready += [e.model_copy(update={"processed_at": now}) for e in self.cache.enrich(raw)]
+        elif raw and self.processor is not None:
             p = self.processor
-            ready += [
-                e.model_copy(update={"processed_at": now})
-                for e in enrich_batch(raw, p.classifier, p.extractor, p.detector)
-            ]
+            made = enrich_batch(raw, p.classifier, p.extractor, p.detector)
+            ready += [e.model_copy(update={"processed_at": now}) for e in made]
         return ready
 
 
@@ -196,11 +221,12 @@ def replay_archive(
             result.classifier_version = sink.processor.version
         for step in replay_entries(archive, entries, run, result.memory):
             result.fetches += 1
-            result.found += len(step.parsed.articles)
+            result.found += step.found
             if step.parsed.status in ("not-a-feed", "empty"):
                 result.unreadable_fetches += 1
             sink.step(list(step.fresh), step.entry.fetched_at, result)
             advance(1)
+        sink.flush()
         return result
     finally:
         archive.close()
@@ -217,14 +243,16 @@ def replay_bus(
     *,
     enriched: bool | None = None,
     advance: Advance = _noop,
-    idle_polls: int = 2,
+    idle_polls: int = 3,
     poll_s: float = 2.0,
+    max_idle_s: float = 60.0,
 ) -> ReplayResult:
     """Re-read `topic` from the offsets for `since` in group `<prefix>.replay-<run>`, stopping at `until`.
 
-    Stops after `idle_polls` empty polls (caught up) or as many polls in a row that hold only
-    records at or past `until` (every partition has passed the window while the live pipeline
-    keeps producing). Records are handled per fetch time, in (timestamp, partition, offset) order.
+    Stops when an empty poll finds the group caught up (lag 0: every record read and committed),
+    or after `idle_polls` polls in a row that hold only records at or past `until` (every
+    partition has passed the window while the live pipeline keeps producing), or after
+    `max_idle_s` of empty polls. Records are handled per fetch time, in (timestamp, partition, offset) order.
     `enriched` says whether the topic holds EnrichedArticle records (default: it is news.enriched).
     """
     enriched = topic == ENRICHED if enriched is None else enriched
@@ -239,15 +267,23 @@ def replay_bus(
     result = ReplayResult(run, sink.target.where)
     if sink.processor is not None:
         result.classifier_version = sink.processor.version
-    quiet = 0
+    empty = past_only = 0
     try:
-        while quiet < idle_polls:
+        while past_only < idle_polls:
             records = consumer.poll(500, poll_s)
+            if records:
+                consumer.commit(records)
+            else:
+                empty += 1
+                if consumer.lag() == 0 or empty * poll_s >= max_idle_s:
+                    break  # caught up with the topic's end (or the group never got records)
+                continue
+            empty = 0
             wanted = sorted(
                 (r for r in records if r.timestamp_ms < until_ms),
                 key=lambda r: (r.timestamp_ms, r.partition, r.offset),
             )
-            quiet = quiet + 1 if not wanted else 0
+            past_only = 0 if wanted else past_only + 1
             articles = [
                 model.model_validate_json(r.value).model_copy(update={"replay_run": run})
                 for r in wanted
@@ -263,9 +299,8 @@ def replay_bus(
                 result.found += len(batch)
                 result.fetches += 1
                 sink.step(fresh, now, result)
-            if records:
-                consumer.commit(records)
             advance(len(wanted))
+        sink.flush()
     finally:
         consumer.close()
     return result

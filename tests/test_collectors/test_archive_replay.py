@@ -78,3 +78,57 @@ def test_replay_parses_at_snapshot_time_and_dedups_within_the_run(tmp_path: Path
         datetime(2020, 5, 4, 16, tzinfo=UTC),
     )
     assert sorted(memory.resightings.values()) == [1, 1]
+
+
+SHARED = Path(__file__).resolve().parents[3] / "shared" / "corpora" / "feeds"
+
+
+@pytest.mark.parametrize(
+    ("body", "cuts"),
+    [
+        pytest.param(
+            b"<rss><channel><t/><item>a</item>\n<item>b</item></channel></rss>", True, id="rss"
+        ),
+        pytest.param(b"<feed><entry><id>1</id></entry></feed>", True, id="atom"),
+        pytest.param(
+            b"<rss><item><d><![CDATA[</item>]]></d></item></rss>", False, id="cdata-closer"
+        ),
+        pytest.param(b"<rss><item>a</item>text<item>b</item></rss>", False, id="text-between"),
+        pytest.param(b"<feed><atom:entry>a</atom:entry></feed>", False, id="prefixed"),
+        pytest.param(b"<rss><items/></rss>", False, id="no-items"),
+    ],
+)
+def test_split_items_cuts_only_clean_bodies(body: bytes, cuts: bool) -> None:
+    from collectors.replay import split_items
+
+    found = split_items(body)
+    assert (found is not None) == cuts
+    if found is not None:
+        head, chunks, tail = found
+        assert head + b"".join(chunks) + tail == body.replace(b"\n", b"")
+
+
+@pytest.mark.skipif(not SHARED.is_dir(), reason=f"shared corpora not present at {SHARED}")
+def test_skipping_seen_items_publishes_exactly_what_a_whole_parse_does(tmp_path: Path) -> None:
+    archive = RawArchive(tmp_path / "archive")
+    for folder in (
+        "wsj-world-news",
+        "bbc-news-top-uk",
+        "indianexpress-explained",
+        "guardian-sections",
+    ):
+        import_snapshots(archive, find_snapshots(SHARED / folder)[0])
+    results = []
+    for skip in (True, False):
+        memory = ReplayMemory()
+        steps = list(replay_entries(archive, archive.entries(), "r", memory, skip_seen_items=skip))
+        results.append(
+            (
+                [a.model_dump() for s in steps for a in s.fresh],
+                [s.found for s in steps],
+                memory.resightings,
+            )
+        )
+    archive.close()
+    assert len(results[0][0]) > 1000
+    assert results[0] == results[1]
