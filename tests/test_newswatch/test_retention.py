@@ -11,7 +11,17 @@ import pytest
 
 from collectors import RawArchive
 from collectors.volume import VolumeLog
-from newswatch import Article, EmbeddedBus, EmbeddedStore, EnrichedArticle, Entity, SearchQuery, Settings, TopicLabel, topics
+from newswatch import (
+    Article,
+    EmbeddedBus,
+    EmbeddedStore,
+    EnrichedArticle,
+    Entity,
+    SearchQuery,
+    Settings,
+    TopicLabel,
+    topics,
+)
 from newswatch.cli.ops import maintain
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
