@@ -216,7 +216,9 @@ class Notifier:
             raise ConfigError(
                 f"apprise does not understand the URL of channel {_name(channel)!r} ({mask_url(url)})"
             )
-        if not notifier.notify(title=title, body=body):
+        # Declared as plain text, so apprise escapes it for HTML and Markdown services (feed text
+        # can hold literal "<img onerror=...>" or "[x](javascript:...)" once its own escaping is undone).
+        if not notifier.notify(title=title, body=body, body_format=apprise.NotifyFormat.TEXT):
             raise RuntimeError(f"apprise could not deliver to {mask_url(url)}")
 
 
