@@ -7,6 +7,7 @@ defaults. Nested groups use `__` in variable names, e.g. `NEWSWATCH_FETCH__TIMEO
 from __future__ import annotations
 
 import os
+import re
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,8 @@ from pydantic_settings import (
 
 from newswatch.errors import ConfigError
 
+_USERINFO = re.compile(r"^([a-z][a-z0-9+.-]*://)([^:@/]*):[^@/]*@", re.IGNORECASE)
+"""user:password@ in a URL; the password part is masked in dumps."""
 
 _CONFIG_FILE: ContextVar[Path | None] = ContextVar("newswatch_config_file", default=None)
 """The settings file of the `load_settings` call in progress (never a process-wide change)."""
@@ -168,8 +171,12 @@ class Settings(BaseSettings):
         return self.store.startswith(("http://", "https://"))
 
     def masked(self) -> dict[str, Any]:
-        """A JSON-able dump with every secret replaced by '**********' (for `config show`)."""
-        return self.model_dump(mode="json")
+        """A JSON-able dump with every secret replaced by '**********' (for `config show`),
+        passwords inside the bus and store URLs included."""
+        dump = self.model_dump(mode="json")
+        for key in ("bus", "store"):
+            dump[key] = _USERINFO.sub(r"\1\2:**********@", dump[key])
+        return dump
 
 
 def load_settings(config: Path | None = None, **overrides: Any) -> Settings:

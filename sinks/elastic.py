@@ -19,6 +19,7 @@ flaky request; a dead cluster is covered by the runner, which waits, seeks back 
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -91,6 +92,8 @@ class ElasticStore:
         request_timeout: float = 30.0,
     ) -> None:
         self.url = url
+        self.where = redact_url(url)
+        """`url` without any user:password, for messages and logs."""
         self.settings = settings
         self.alias = alias_name(settings.index_prefix)
         self.client = (
@@ -155,7 +158,7 @@ class ElasticStore:
                 )
         if pending:
             raise SinkUnavailableError(
-                f"Elasticsearch at {self.url} did not index {len(pending)} documents after "
+                f"Elasticsearch at {self.where} did not index {len(pending)} documents after "
                 f"{attempt} attempts ({last_error}); check `cluster health` and the node log",
                 retry_after=self.max_backoff_s,
             )
@@ -211,7 +214,7 @@ class ElasticStore:
             return f"{status} {exc}"
         if status in (401, 403):
             raise SinkUnavailableError(
-                f"Elasticsearch at {self.url} refused the bulk request ({status}): check "
+                f"Elasticsearch at {self.where} refused the bulk request ({status}): check "
                 "NEWSWATCH_ELASTIC__API_KEY or USERNAME/PASSWORD",
                 retry_after=self.max_backoff_s,
             ) from exc
@@ -306,7 +309,7 @@ class ElasticStore:
             yield
         except TransportError as exc:
             raise SinkUnavailableError(
-                f"cannot {action}: Elasticsearch at {self.url} is unreachable "
+                f"cannot {action}: Elasticsearch at {self.where} is unreachable "
                 f"({type(exc).__name__}: "
                 f"{exc}); start it (deploy/local/services.py up) or fix NEWSWATCH_STORE",
                 retry_after=self.max_backoff_s,
@@ -314,7 +317,7 @@ class ElasticStore:
         except ApiError as exc:
             if exc.status_code == 404:
                 raise ConfigError(
-                    f"cannot {action}: {self.alias} does not exist on {self.url}; run the store "
+                    f"cannot {action}: {self.alias} does not exist on {self.where}; run the store "
                     "setup or check NEWSWATCH_ELASTIC__INDEX_PREFIX"
                 ) from exc
             if exc.status_code in RETRYABLE_STATUS:
@@ -322,6 +325,14 @@ class ElasticStore:
                     f"cannot {action}: Elasticsearch answered {exc}", retry_after=self.max_backoff_s
                 ) from exc
             raise
+
+
+def redact_url(url: str) -> str:
+    """`url` with a password in its user-info replaced by asterisks (users paste such URLs)."""
+    return _USERINFO.sub(r"\1\2:**********@", url)
+
+
+_USERINFO = re.compile(r"^([a-z][a-z0-9+.-]*://)([^:@/]*):[^@/]*@", re.IGNORECASE)
 
 
 def describe_error(error: Any) -> str:
