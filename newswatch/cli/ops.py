@@ -98,10 +98,11 @@ def _kafka_retention_drift(settings: Settings, bus: Any) -> str:
     wanted = {s.name: s.retention_ms for s in default_topic_specs(settings.kafka)}
     admin = KafkaAdminClient(**bus._config("maintain"))
     try:
-        found: dict[str, str] = {}
-        for resp in admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, t) for t in wanted]):
-            for res in resp.resources:
-                found.update({str(res[3]): str(c[1]) for c in res[4] if c[0] == "retention.ms"})
+        described = admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, t) for t in wanted])
+        found = {  # kafka-python 3: {"topic": {name: {config: {"value": ...}}}}
+            str(topic): str(configs.get("retention.ms", {}).get("value"))
+            for topic, configs in described.get("topic", {}).items()
+        }
     finally:
         admin.close()
     drift = [f"{t} has {found.get(t)} ms, settings say {ms}" for t, ms in wanted.items() if str(ms) != found.get(t)]

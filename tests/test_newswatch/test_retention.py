@@ -4,6 +4,7 @@ recent ones and every consumer group's progress stay."""
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -121,3 +122,36 @@ def test_store_retention_deletes_in_chunks_and_keeps_the_index_consistent(tmp_pa
     assert store.count() == 1250
     assert len(store.search(SearchQuery(text="Rotterdam", limit=5000))) == 1250
     store.close()
+
+
+def test_maintain_rolls_over_and_expires_elasticsearch_indices(es_url: str, unique_name: str, tmp_path: Path) -> None:
+    from sinks import ElasticStore
+
+    settings = Settings(
+        data_dir=tmp_path, store=es_url,
+        elastic={"index_prefix": unique_name, "retention_days": 0, "rollover_max_age": "1s"},  # type: ignore[arg-type]
+    )
+    store = ElasticStore(es_url, settings.elastic)
+    store.setup()
+    try:
+        store.write([_article(n, NOW) for n in range(3)])
+        store.refresh()
+        first = set(store.client.indices.get_alias(name=store.alias).body)
+        time.sleep(1.5)
+        report = maintain(settings)
+        [step] = [s for s in report.steps if s.name == "store"]
+        assert step.ok and step.removed == 1 and min(first) in step.detail, step
+        now_behind = set(store.client.indices.get_alias(name=store.alias).body)
+        assert not (first & now_behind) and len(now_behind) == 1  # the old index went, a fresh write index stays
+        assert store.count() == 0
+    finally:
+        store.drop()
+        store.close()
+
+
+def test_maintain_reports_kafka_retention(kafka_bootstrap: str, tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path, bus=f"kafka://{kafka_bootstrap}")
+    report = maintain(settings)
+    [step] = [s for s in report.steps if s.name == "bus log"]
+    assert step.ok, step
+    assert "Kafka enforces" in step.detail
