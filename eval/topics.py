@@ -89,7 +89,7 @@ class TopicReport:
             out += ["", "worst misses"]
             for m in self.misses:
                 also = f" also={','.join(m.other_labels)}" if m.other_labels else ""
-                out.append(f"  {m.kind} {m.label:<8} raw={m.raw:5.1f}/{m.threshold:g} {m.item_id}{also}")
+                out.append(f"  {m.kind} {m.label:<8} score={m.raw:5.2f}/{m.threshold:g} {m.item_id}{also}")
                 out.append(f"      title: {m.title[:110]}")
                 out.append(f"      evidence: {', '.join(m.evidence) or '-'}; negatives: {', '.join(m.negatives) or '-'}")
         return out
@@ -132,9 +132,12 @@ def _miss(item: TopicItem, label: str, score: TopicScore | None, classifier: Cla
     rule = classifier.rules[label]
     kind = "FN" if label in item.labels else "FP"
     raw = score.raw if score else 0.0
+    threshold = rule.threshold
+    if score is not None and score.probability is not None and score.cutoff is not None:
+        raw, threshold = score.probability, score.cutoff  # a learned model decided (lexicon.v3)
     miss = Miss(
         kind=kind, label=label, item_id=item.id, title=item.title or item.summary[:110] or item.text[:110],
-        raw=raw, threshold=rule.threshold, evidence=score.evidence if score else (),
+        raw=raw, threshold=threshold, evidence=score.evidence if score else (),
         negatives=score.negatives if score else (), other_labels=tuple(sorted(predicted - {label})),
     )
     badness = raw if kind == "FP" else -raw  # confident FPs and hopeless FNs first

@@ -6,10 +6,19 @@ Classifiers are built from an explicit registry of versioned names (`CLASSIFIERS
 configuration can pin "lexicon.v1" and a change in behaviour ships as a new name:
 
 * "lexicon.v1": a topic needs `min_terms` distinct phrases, whatever their weight.
-* "lexicon.v2" (default): a *strong* phrase (weight >= `strong_weight` in the taxonomy, 3.0)
+* "lexicon.v2": a *strong* phrase (weight >= `strong_weight` in the taxonomy, 3.0)
   counts as two towards `min_terms`. `min_terms` is there so that an ambiguous word
   ("defence", "trade", "energy") never carries a label alone; "trade deficit" in a headline
   or "air force base" is not ambiguous, and v1 missed such one-phrase items (issue 4).
+* "lexicon.v3" (default): v2 for every topic, except that defence, trade and energy are
+  decided by a small linear model per label (`processors.linear`, artifact
+  `processors/models/topics-v3.json`, trained on the tuning split by `eval/train_topics.py`)
+  whose inputs are the v2 lexicon scores plus words and bigrams (defence: lexicon scores only).
+  A label needs the model's probability over its threshold *and* the lexicon's `min_terms`
+  rule (enough distinct phrases; the model may overrule the lexicon's score threshold and
+  negatives, not this), so an ambiguous word still never carries a label alone and every label
+  explains itself: its evidence is the lexicon phrases that fired, then the words present that
+  pushed the model hardest towards the label.
 """
 
 from __future__ import annotations
@@ -22,11 +31,11 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import ahocorasick
-
 from newswatch import ConfigError, TopicLabel
+from processors.linear import LinearTopicModel, lexicon_features, word_features
+from processors.phrases import build_automaton, longest_matches
 
-DEFAULT_CLASSIFIER = "lexicon.v2"
+DEFAULT_CLASSIFIER = "lexicon.v3"
 FIELDS = ("title", "summary", "body")
 
 
@@ -46,16 +55,19 @@ class TopicRule:
 
 @dataclass(frozen=True)
 class TopicScore:
-    """Why a topic did or did not fire: raw score, distinct positive phrases and negatives seen."""
+    """Why a topic did or did not fire: raw score, distinct positive phrases and negatives seen.
+
+    `probability` and `cutoff` are set when a learned model decided the label (lexicon.v3):
+    assigned means probability >= cutoff, and `raw` is still the lexicon's score.
+    """
 
     label: str
     raw: float
     evidence: tuple[str, ...]
     negatives: tuple[str, ...]
     assigned: bool
-
-
-_Target = tuple[str, float, bool]  # (topic label, weight, is a negative)
+    probability: float | None = None
+    cutoff: float | None = None
 
 
 @dataclass
@@ -75,22 +87,29 @@ class Classifier:
         max_count: int = 4,
         version: str = DEFAULT_CLASSIFIER,
         strong_weight: float = float("inf"),
+        model: LinearTopicModel | None = None,
     ) -> None:
         self.rules = {rule.label: rule for rule in rules}
         self.field_weights = {f: float(field_weights.get(f, 1.0)) for f in FIELDS}
         self.max_count = max_count
         self.version = version
         self.strong_weight = strong_weight
-        self._automaton, self._targets = _build_automaton(self.rules.values())
+        self.model = model
+        self._automaton, self._targets = build_automaton(
+            (r.label, r.terms, r.negatives) for r in self.rules.values()
+        )
 
     @classmethod
     def from_taxonomy(
-        cls, path: str | Path | None = None, *, name: str = "lexicon.v1", strong_phrases: bool = False
+        cls, path: str | Path | None = None, *, name: str = "lexicon.v1", strong_phrases: bool = False,
+        model: LinearTopicModel | None = None,
     ) -> Classifier:
         """Load the taxonomy file (the packaged `taxonomy.toml` by default).
 
         The recorded version is "<name>+<first 12 hex of the file's SHA-256>"; `strong_phrases`
         turns on the v2 rule (a phrase of weight >= `strong_weight` counts twice for min_terms).
+        With a `model`, the hash covers taxonomy and model, and the model must have been trained
+        against this very taxonomy (else ConfigError: retrain).
         """
         raw, where = _read_taxonomy(path)
         try:
@@ -98,13 +117,21 @@ class Classifier:
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise ConfigError(f"taxonomy {where} is not valid TOML: {exc}; fix the file") from exc
         meta = data.get("classifier", {})
-        digest = hashlib.sha256(raw).hexdigest()[:12]
+        digest = hashlib.sha256(raw).hexdigest()
+        if model is not None:
+            if model.taxonomy_sha256 != digest:
+                raise ConfigError(
+                    f"topic model was trained against another taxonomy than {where}; retrain it with "
+                    "`python -m eval.prepare && python -m eval.train_topics` or pin lexicon.v2"
+                )
+            digest = hashlib.sha256(f"{digest}:{model.digest}".encode()).hexdigest()
         return cls(
             _parse_rules(data, where),
             field_weights=meta.get("field_weights", {}),
             max_count=int(meta.get("max_count", 4)),
-            version=f"{name}+{digest}",
+            version=f"{name}+{digest[:12]}",
             strong_weight=float(meta.get("strong_weight", 3.0)) if strong_phrases else float("inf"),
+            model=model,
         )
 
     @property
@@ -127,7 +154,8 @@ class Classifier:
                     label=rule.label,
                     iptc_code=rule.iptc_code,
                     iptc_name=rule.iptc_name,
-                    score=round(score.raw / (score.raw + rule.threshold), 4),
+                    score=round(score.raw / (score.raw + rule.threshold), 4)
+                    if score.probability is None else round(score.probability, 4),
                     evidence=score.evidence,
                 )
             )
@@ -149,16 +177,38 @@ class Classifier:
             neg = negative.get(label, _Hit())
             raw = max(pos.weight - neg.weight, 0.0)
             evidence = tuple(sorted(pos.counts, key=lambda t: (-pos.counts[t], t)))
-            terms = sum(2 if rule.terms.get(t, 0.0) >= self.strong_weight else 1 for t in evidence)
-            assigned = raw >= rule.threshold and terms >= rule.min_terms
+            assigned = raw >= rule.threshold and self.enough_terms(label, evidence)
             out.append(TopicScore(label, round(raw, 4), evidence, tuple(sorted(neg.counts)), assigned))
+        if self.model is not None:
+            out = self._model_scores(out, title, summary, text)
         return sorted(out, key=lambda s: (-s.raw, s.label))
+
+    def enough_terms(self, label: str, evidence: Iterable[str]) -> bool:
+        """The lexicon's `min_terms` rule: enough distinct phrases (a strong one counts as two)."""
+        rule = self.rules[label]
+        return sum(2 if rule.terms.get(t, 0.0) >= self.strong_weight else 1 for t in evidence) >= rule.min_terms
+
+    def _model_scores(self, lexicon: list[TopicScore], title: str, summary: str, text: str) -> list[TopicScore]:
+        """Replace the lexicon's decision on the model's labels by the model's (lexicon.v3)."""
+        assert self.model is not None
+        by_label = {s.label: s for s in lexicon}
+        words = word_features(title, summary, text)
+        lex = lexicon_features({s.label: s.raw for s in lexicon}, [s.label for s in lexicon if s.assigned],
+                               self.model.labels)
+        for label, p in self.model.probabilities(words, lex).items():
+            model = self.model.labels[label]
+            old = by_label.get(label, TopicScore(label, 0.0, (), (), False))
+            assigned = p >= model.threshold and self.enough_terms(label, old.evidence)
+            learned = tuple(t for t in self.model.top_terms(label, words) if t not in old.evidence) if assigned else ()
+            by_label[label] = TopicScore(label, old.raw, old.evidence + learned, old.negatives,
+                                         assigned, round(p, 4), model.threshold)
+        return list(by_label.values())
 
     def _score_field(
         self, value: str, field_weight: float, positive: dict[str, _Hit], negative: dict[str, _Hit]
     ) -> None:
         counts: dict[str, int] = {}
-        for phrase in _longest_matches(self._automaton, value.lower()):
+        for phrase in longest_matches(self._automaton, value.lower()):
             counts[phrase] = counts.get(phrase, 0) + 1
         for phrase, n in counts.items():
             damped = 1.0 + 0.5 * (min(n, self.max_count) - 1)
@@ -214,59 +264,6 @@ def _parse_rules(data: Mapping[str, Any], where: str) -> list[TopicRule]:
     return rules
 
 
-def _variants(phrase: str) -> set[str]:
-    """The phrase and its simple plural forms, so "tariff" also matches "tariffs"."""
-    out = {phrase}
-    if phrase[-1:].isalpha() and not phrase.endswith("s"):
-        out.add(phrase + "s")
-        if phrase.endswith(("ch", "sh", "x")):
-            out.add(phrase + "es")
-        if phrase.endswith("y") and len(phrase) > 2 and phrase[-2] not in "aeiou":
-            out.add(phrase[:-1] + "ies")
-    return out
-
-
-def _build_automaton(rules: Iterable[TopicRule]) -> tuple[ahocorasick.Automaton, dict[str, list[_Target]]]:
-    """One automaton for all topics (surface form -> canonical phrase) and each phrase's targets."""
-    targets: dict[str, list[_Target]] = {}
-    for rule in rules:
-        for table, is_negative in ((rule.terms, False), (rule.negatives, True)):
-            for phrase, weight in table.items():
-                targets.setdefault(phrase, []).append((rule.label, weight, is_negative))
-    forms: dict[str, str] = {}
-    for phrase in targets:
-        for form in _variants(phrase):
-            if form not in targets:  # an explicit phrase always owns its own spelling
-                forms.setdefault(form, phrase)
-        forms[phrase] = phrase
-    automaton = ahocorasick.Automaton()
-    for form, phrase in forms.items():
-        automaton.add_word(form, (len(form), phrase))
-    automaton.make_automaton()
-    return automaton, targets
-
-
-def _longest_matches(automaton: ahocorasick.Automaton, text: str) -> list[str]:
-    """Whole-word matches, leftmost-longest and non-overlapping, as canonical phrases."""
-    found = []
-    for end, (length, phrase) in automaton.iter(text):
-        start = end - length + 1
-        if _is_boundary(text, start - 1) and _is_boundary(text, end + 1):
-            found.append((start, end, phrase))
-    found.sort(key=lambda m: (m[0], m[0] - m[1]))
-    chosen = []
-    last_end = -1
-    for start, end, phrase in found:
-        if start > last_end:
-            chosen.append(phrase)
-            last_end = end
-    return chosen
-
-
-def _is_boundary(text: str, index: int) -> bool:
-    return index < 0 or index >= len(text) or not (text[index].isalnum() or text[index] == "_")
-
-
 def _lexicon_v1(taxonomy: str | Path | None = None) -> Classifier:
     return Classifier.from_taxonomy(taxonomy, name="lexicon.v1")
 
@@ -275,7 +272,13 @@ def _lexicon_v2(taxonomy: str | Path | None = None) -> Classifier:
     return Classifier.from_taxonomy(taxonomy, name="lexicon.v2", strong_phrases=True)
 
 
-CLASSIFIERS: dict[str, Callable[..., Classifier]] = {"lexicon.v1": _lexicon_v1, "lexicon.v2": _lexicon_v2}
+def _lexicon_v3(taxonomy: str | Path | None = None) -> Classifier:
+    return Classifier.from_taxonomy(taxonomy, name="lexicon.v3", strong_phrases=True, model=LinearTopicModel.load())
+
+
+CLASSIFIERS: dict[str, Callable[..., Classifier]] = {
+    "lexicon.v1": _lexicon_v1, "lexicon.v2": _lexicon_v2, "lexicon.v3": _lexicon_v3,
+}
 """Versioned classifier factories; the name is what settings pin."""
 
 

@@ -103,15 +103,26 @@ HARD_CASES = [
 CORE = {"defence", "trade", "energy"}
 
 
+@pytest.mark.parametrize("name", ["lexicon.v2", "lexicon.v3"])
 @pytest.mark.parametrize(("title", "summary", "body", "expected"), HARD_CASES)
-def test_hard_cases(classifier: Classifier, title: str, summary: str, body: str, expected: set[str]) -> None:
-    labels = {t.label for t in classifier.classify(title, summary, body)}
+def test_hard_cases(name: str, title: str, summary: str, body: str, expected: set[str]) -> None:
+    labels = {t.label for t in _classifier(name).classify(title, summary, body)}
     assert labels & CORE == expected
 
 
-def test_seed_is_defence_and_trade_not_energy(classifier: Classifier, seed: tuple[str, str]) -> None:
+_BUILT: dict[str, Classifier] = {}
+
+
+def _classifier(name: str) -> Classifier:
+    if name not in _BUILT:
+        _BUILT[name] = load_classifier(name)
+    return _BUILT[name]
+
+
+@pytest.mark.parametrize("name", ["lexicon.v2", "lexicon.v3"])
+def test_seed_is_defence_and_trade_not_energy(name: str, seed: tuple[str, str]) -> None:
     title, body = seed
-    labels = {t.label: t for t in classifier.classify(title, "", body)}
+    labels = {t.label: t for t in _classifier(name).classify(title, "", body)}
     assert {"defence", "trade"} <= labels.keys()
     assert "energy" not in labels
     assert labels["defence"].iptc_code == "medtop:20000598"
@@ -120,8 +131,9 @@ def test_seed_is_defence_and_trade_not_energy(classifier: Classifier, seed: tupl
     assert "free trade agreement" in labels["trade"].evidence
 
 
-def test_labels_carry_scores_and_evidence(classifier: Classifier) -> None:
-    topics = classifier.classify("Oil prices jump as OPEC cuts output", "", "Brent crude rose.")
+@pytest.mark.parametrize("name", ["lexicon.v2", "lexicon.v3"])
+def test_labels_carry_scores_and_evidence(name: str) -> None:
+    topics = _classifier(name).classify("Oil prices jump as OPEC cuts output", "", "Brent crude rose.")
     energy = next(t for t in topics if t.label == "energy")
     assert 0.5 <= energy.score < 1.0
     assert {"opec", "oil prices", "brent", "crude"} <= set(energy.evidence)
@@ -151,13 +163,42 @@ def test_no_text_no_labels(classifier: Classifier) -> None:
 
 
 def test_version_names_classifier_and_taxonomy(classifier: Classifier, tmp_path: Path) -> None:
-    assert classifier.version.startswith("lexicon.v2+")
+    assert classifier.version.startswith("lexicon.v3+")
+    v2 = _classifier("lexicon.v2")
+    assert v2.version.startswith("lexicon.v2+") and v2.version != classifier.version
     changed = tmp_path / "taxonomy.toml"
     source = Path(__file__).resolve().parents[2] / "processors" / "taxonomy.toml"
     changed.write_text(source.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
     other = load_classifier("lexicon.v2", changed)
-    assert other.version.startswith("lexicon.v2+") and other.version != classifier.version
+    assert other.version.startswith("lexicon.v2+") and other.version != v2.version
     assert load_classifier("lexicon.v1").version.startswith("lexicon.v1+")
+
+
+def test_v3_refuses_a_taxonomy_its_model_was_not_trained_on(tmp_path: Path) -> None:
+    changed = tmp_path / "taxonomy.toml"
+    source = Path(__file__).resolve().parents[2] / "processors" / "taxonomy.toml"
+    changed.write_text(source.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="eval.train_topics"):
+        load_classifier("lexicon.v3", changed)
+
+
+def test_v3_labels_explain_themselves(classifier: Classifier) -> None:
+    title = "Tariffs on steel imports raised as trade war deepens"
+    body = "The Commerce Department said exports to China fell and the trade deficit widened."
+    scores = {s.label: s for s in classifier.scores(title, "", body)}
+    trade = scores["trade"]
+    assert trade.assigned and trade.probability is not None and trade.cutoff is not None
+    assert trade.probability >= trade.cutoff
+    lexicon = {s.label: s for s in _classifier("lexicon.v2").scores(title, "", body)}["trade"]
+    assert trade.evidence[: len(lexicon.evidence)] == lexicon.evidence  # lexicon phrases first
+    label = next(t for t in classifier.classify(title, "", body) if t.label == "trade")
+    assert label.score == trade.probability
+
+
+def test_v3_needs_lexicon_phrases_for_a_core_label(classifier: Classifier) -> None:
+    # No defence phrase at all: the model alone cannot assign defence, however the words lean.
+    scores = {s.label: s for s in classifier.scores("Quarterly sales rose, the company said", "", "")}
+    assert not any(scores[label].assigned for label in CORE if label in scores)
 
 
 def test_one_strong_phrase_carries_a_label_in_v2_only() -> None:
@@ -167,10 +208,19 @@ def test_one_strong_phrase_carries_a_label_in_v2_only() -> None:
     assert "trade" not in {t.label for t in load_classifier("lexicon.v1").classify(title, "", "")}
 
 
-def test_one_weak_word_never_carries_a_label(classifier: Classifier) -> None:
+@pytest.mark.parametrize("name", ["lexicon.v1", "lexicon.v2"])
+def test_one_weak_word_never_carries_a_label_in_the_lexicon(name: str) -> None:
     # "defence", "trade" and "energy" are weak (1.0): repeated in every field they stay below.
     text = "Defence and trade and energy. " * 4
-    assert classifier.classify(text, text, text) == []
+    assert _classifier(name).classify(text, text, text) == []
+
+
+def test_one_weak_word_never_carries_a_label_in_v3(classifier: Classifier) -> None:
+    # v3 keeps the lexicon's min_terms rule as a gate, however sure its model is.
+    text = "Defence and trade and energy. " * 4
+    assert not {t.label for t in classifier.classify(text, text, text)} & CORE
+    for title in ("The team showed real energy", "Trade in your old phone", "A strong defence"):
+        assert not {t.label for t in classifier.classify(title, "", "")} & CORE
 
 
 def test_every_topic_has_an_iptc_code_and_definition(classifier: Classifier) -> None:
