@@ -144,11 +144,15 @@ def _collector_retention(settings: Settings, bus: Bus, now: datetime) -> list[Ma
         metrics.RETENTION_DELETED.labels("archive").inc(pruned.entries)
         hours = collector.volume.prune(now - timedelta(days=settings.volume_history_days))
         seen = len(collector.seen)
+        pipeline = collector.volume_signal(None, now)  # refreshes the '_all' gauges on every pass
+        if pipeline.ratio is not None:
+            metrics.FEED_VOLUME_RATIO.labels("_all").set(pipeline.ratio)
+        metrics.FEED_VOLUME_DROP.labels("_all").set(1 if pipeline.dropped else 0)
     finally:
         collector.close()
     return [
         MaintenanceStep("archive", True, pruned.entries, f"{pruned.entries} fetches, {pruned.blobs} bodies, {pruned.bytes_freed / 1e6:.1f} MB freed"),
-        MaintenanceStep("volume history", True, hours, f"{hours} hourly rows older than {settings.volume_history_days} days"),
+        MaintenanceStep("volume history", True, hours, f"{hours} hourly rows older than {settings.volume_history_days} days; pipeline {pipeline.reason}"),
         MaintenanceStep("seen ids", True, 0, f"{seen} of at most {settings.seen_ids_max} kept (bounded on every write)"),
     ]
 
