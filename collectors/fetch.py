@@ -16,7 +16,13 @@ from urllib.parse import urljoin
 import httpx
 
 from collectors.decode import BoundedDecoder, FeedDocument, local_path, read_local, too_large
-from collectors.hosts import HostPoliteness, Resolver, check_host_allowed, system_resolver
+from collectors.hosts import (
+    HostPoliteness,
+    Resolver,
+    check_host_allowed,
+    is_public_address,
+    system_resolver,
+)
 from newswatch import FeedError, FetchSettings, RetryLaterError, utcnow
 
 DEFAULT_RETRY_AFTER_S = 300.0
@@ -150,6 +156,7 @@ class Fetcher:
             self.politeness.wait(target.host)
             try:
                 with self._client.stream("GET", current, headers=headers) as response:
+                    self._check_peer(current, response)
                     if is_redirect(response.status_code) and "location" in response.headers:
                         current = urljoin(current, response.headers["location"])
                         continue
@@ -190,6 +197,22 @@ class Fetcher:
             resolve=self._resolve,
         )
         return target
+
+    def _check_peer(self, url: str, response: httpx.Response) -> None:
+        """Refuse a connection that landed on a non-public address although the name was checked
+        (DNS rebinding: the second lookup, by the HTTP client, answered differently). The request
+        has been sent by then, but nothing of the answer is read or kept."""
+        if self.settings.allow_private_hosts:
+            return
+        stream = response.extensions.get("network_stream")
+        peer = stream.get_extra_info("server_addr") if stream is not None else None
+        if peer and not is_public_address(str(peer[0])):
+            raise FeedError(
+                f"{url}: connected to non-public address {peer[0]} after the name resolved to public "
+                "ones (DNS rebinding?); refused. Set NEWSWATCH_FETCH__ALLOW_PRIVATE_HOSTS=true if this "
+                "feed is on your own network",
+                kind="blocked",
+            )
 
     def _finish(self, url: str, response: httpx.Response) -> FetchResult:
         """Turn a final (non-redirect) response into a result or a FeedError."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from pytest_httpserver import HTTPServer
 
 from collectors import Fetcher
 from newswatch import FeedError, FetchSettings
@@ -137,3 +138,16 @@ def test_every_redirect_hop_is_checked(location: str) -> None:
         fetcher.fetch("https://public.example/feed")
     fetcher.close()
     assert info.value.kind == "blocked" and calls == ["https://public.example/feed"]
+
+
+def test_dns_rebinding_is_caught_at_the_connected_address(httpserver: HTTPServer) -> None:
+    """The guard's lookup says public, the client's own lookup lands on loopback: nothing is kept."""
+    httpserver.expect_request("/feed").respond_with_data("<rss version='2.0'><channel><title>t</title></channel></rss>")
+    fetcher = Fetcher(
+        FetchSettings(allow_private_hosts=False, per_host_delay_s=0, timeout_s=5),
+        resolver=lambda host, port: [PUBLIC],  # first answer: public; the system then says 127.0.0.1
+    )
+    with pytest.raises(FeedError, match="DNS rebinding") as info:
+        fetcher.fetch(f"http://localhost:{httpserver.port}/feed")
+    fetcher.close()
+    assert info.value.kind == "blocked"
