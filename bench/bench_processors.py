@@ -8,6 +8,10 @@ feedparser here; missing folders are skipped) plus ../shared/seed/*.txt. "bare" 
 everything but "ner" excluded, no gazetteer); "processor" is `enrich_batch` (gazetteer ruler +
 ner + normalisation + language detection + topic classifier + record building). Prints
 articles/s and the ratio (target >= 0.90). Timed rounds alternate; the best round of each counts.
+Two clocks: wall time (`perf_counter`) and the process's CPU time (`process_time`). On a shared,
+loaded machine wall time also counts the time the process waited for a core, which swings
+from round to round; CPU time counts only the work done, so the CPU ratio is the steadier
+figure there. Both are printed; on an idle machine they agree.
 
 The processor skips NER for articles it detects as non-English, which would flatter it against
 a baseline that runs NER on everything; so the timed set is the articles detected as English
@@ -98,18 +102,20 @@ def main() -> int:
 
     run_bare()  # warm-up: first calls allocate
     run_processor()
-    best = {"bare": float("inf"), "processor": float("inf")}
+    clocks = {"wall": time.perf_counter, "cpu": time.process_time}
+    best = {(c, n): float("inf") for c in clocks for n in ("bare", "processor")}
     for _ in range(args.repeat):
         for name, fn in (("bare", run_bare), ("processor", run_processor)):
-            start = time.perf_counter()
+            start = {c: clock() for c, clock in clocks.items()}
             fn()
-            best[name] = min(best[name], time.perf_counter() - start)
-    rate = {name: len(texts) / seconds for name, seconds in best.items()}
-    ratio = rate["processor"] / rate["bare"]
-    verdict = "OK" if ratio >= 0.90 else "BELOW TARGET"
-    print(f"bare spaCy nlp.pipe : {rate['bare']:8.1f} articles/s")
-    print(f"processor           : {rate['processor']:8.1f} articles/s")
-    print(f"ratio               : {ratio:8.3f} (target >= 0.90) {verdict}")
+            for c, clock in clocks.items():
+                best[(c, name)] = min(best[(c, name)], clock() - start[c])
+    for c in clocks:
+        rate = {name: len(texts) / best[(c, name)] for name in ("bare", "processor")}
+        ratio = rate["processor"] / rate["bare"]
+        verdict = "OK" if ratio >= 0.90 else "BELOW TARGET"
+        print(f"[{c} clock] bare spaCy nlp.pipe {rate['bare']:7.1f} articles/s, processor "
+              f"{rate['processor']:7.1f} articles/s, ratio {ratio:.3f} (target >= 0.90) {verdict}")
     return 0
 
 
