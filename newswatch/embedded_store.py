@@ -23,8 +23,13 @@ CREATE TABLE IF NOT EXISTS article_entities (
   article_id TEXT, canonical TEXT COLLATE NOCASE, label TEXT, PRIMARY KEY (article_id, canonical, label));
 CREATE INDEX IF NOT EXISTS article_entities_name ON article_entities (canonical);
 CREATE VIRTUAL TABLE IF NOT EXISTS articles_fts USING fts5(
-  article_id UNINDEXED, title, summary, text, entities, tokenize='porter unicode61');
+  title, summary, text, entities, tokenize='porter unicode61');
 """
+# articles_fts rows share the rowid of their `articles` row, so an upsert or a retention delete
+# finds its index row by rowid instead of scanning the whole FTS table.
+
+SCHEMA_VERSION = 2
+"""PRAGMA user_version of the store file; version 1 keyed the FTS rows by an unindexed article_id."""
 
 _WORD = re.compile(r"[\w][\w'\-]*", re.UNICODE)
 
@@ -53,7 +58,39 @@ class EmbeddedStore:
 
     def setup(self) -> None:
         with self._lock:
+            version = int(self._conn.execute("PRAGMA user_version").fetchone()[0])
+            if version < SCHEMA_VERSION and self._has_v1_fts():
+                self._conn.execute("DROP TABLE articles_fts")
             self._conn.executescript(_SCHEMA)
+            if version < SCHEMA_VERSION:
+                self._rebuild_fts()
+                self._conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+
+    def _has_v1_fts(self) -> bool:
+        cols = [r[1] for r in self._conn.execute("PRAGMA table_info(articles_fts)").fetchall()]
+        return "article_id" in cols
+
+    def _rebuild_fts(self) -> None:
+        """Re-index every stored article (migration from a version-1 file; a no-op on a new one)."""
+        self._conn.execute("DELETE FROM articles_fts")
+        for rowid, doc in self._conn.execute("SELECT rowid, doc FROM articles").fetchall():
+            self._index_text(int(rowid), EnrichedArticle.model_validate_json(doc))
+
+    def _index_text(self, rowid: int, art: EnrichedArticle) -> None:
+        self._conn.execute(
+            "INSERT INTO articles_fts(rowid, title, summary, text, entities) VALUES (?, ?, ?, ?, ?)",
+            (rowid, art.title, art.summary, art.text, " ".join(e.canonical for e in art.entities)),
+        )
+
+    def _delete_ids(self, ids: Sequence[str]) -> None:
+        """Remove these articles from every table (lock and transaction held by the caller)."""
+        marks = ",".join("?" * len(ids))
+        self._conn.execute(
+            f"DELETE FROM articles_fts WHERE rowid IN (SELECT rowid FROM articles WHERE article_id IN ({marks}))",  # noqa: S608
+            list(ids),
+        )
+        for table in ("article_topics", "article_entities", "articles"):
+            self._conn.execute(f"DELETE FROM {table} WHERE article_id IN ({marks})", list(ids))  # noqa: S608
 
     def write(self, articles: Sequence[EnrichedArticle]) -> list[Rejection]:
         with self._lock:
@@ -69,9 +106,8 @@ class EmbeddedStore:
 
     def _upsert(self, art: EnrichedArticle) -> None:
         aid = art.article_id
-        for table in ("articles", "article_topics", "article_entities", "articles_fts"):
-            self._conn.execute(f"DELETE FROM {table} WHERE article_id=?", (aid,))  # noqa: S608
-        self._conn.execute(
+        self._delete_ids([aid])
+        cur = self._conn.execute(
             "INSERT INTO articles VALUES (?, ?, ?, ?, ?, ?, ?)",
             (aid, art.url, art.title, art.outlet, art.language, art.published_at.isoformat(), art.model_dump_json()),
         )
@@ -82,10 +118,8 @@ class EmbeddedStore:
             "INSERT OR IGNORE INTO article_entities VALUES (?, ?, ?)",
             [(aid, e.canonical, e.label) for e in art.entities],
         )
-        self._conn.execute(
-            "INSERT INTO articles_fts VALUES (?, ?, ?, ?, ?)",
-            (aid, art.title, art.summary, art.text, " ".join(e.canonical for e in art.entities)),
-        )
+        assert cur.lastrowid is not None
+        self._index_text(cur.lastrowid, art)
 
     def search(self, query: SearchQuery) -> list[SearchHit]:
         where: list[str] = []
@@ -94,10 +128,10 @@ class EmbeddedStore:
         order = "a.published_at DESC"
         match = fts_match_expression(query.text) if query.text else ""
         if match:
-            select = "SELECT a.doc, -bm25(articles_fts, 0, 10.0, 4.0, 1.0, 2.0) FROM articles_fts f JOIN articles a USING (article_id)"
+            select = "SELECT a.doc, -bm25(articles_fts, 10.0, 4.0, 1.0, 2.0) FROM articles_fts f JOIN articles a ON a.rowid = f.rowid"
             where.append("articles_fts MATCH ?")
             params.append(match)
-            order = "bm25(articles_fts, 0, 10.0, 4.0, 1.0, 2.0), a.published_at DESC"
+            order = "bm25(articles_fts, 10.0, 4.0, 1.0, 2.0), a.published_at DESC"
         for topic in query.topics:
             where.append("a.article_id IN (SELECT article_id FROM article_topics WHERE topic=?)")
             params.append(topic)
@@ -160,11 +194,9 @@ class EmbeddedStore:
                 ).fetchall()]
                 if not ids:
                     break
-                marks = ",".join("?" * len(ids))
                 self._conn.execute("BEGIN IMMEDIATE")
                 try:
-                    for table in ("articles_fts", "article_topics", "article_entities", "articles"):
-                        self._conn.execute(f"DELETE FROM {table} WHERE article_id IN ({marks})", ids)
+                    self._delete_ids(ids)
                     self._conn.execute("COMMIT")
                 except BaseException:
                     self._conn.execute("ROLLBACK")

@@ -80,3 +80,25 @@ def test_persistence_across_reopen(store: EmbeddedStore, tmp_path: Path) -> None
     again = EmbeddedStore(tmp_path / "store.db")
     again.setup()
     assert again.count() == 3
+
+
+def test_version_1_file_is_migrated_and_stays_searchable(tmp_path: Path) -> None:
+    """Files written before the FTS rows shared the articles' rowid are re-indexed on setup."""
+    import sqlite3
+
+    path = tmp_path / "old.db"
+    art = _enriched(1, "India and Russia sign missile deal", ["defence"], ["India"])
+    with sqlite3.connect(path) as conn:
+        conn.executescript(
+            "CREATE TABLE articles (article_id TEXT PRIMARY KEY, url TEXT, title TEXT, outlet TEXT, language TEXT,"
+            " published_at TEXT NOT NULL, doc TEXT NOT NULL);"
+            "CREATE VIRTUAL TABLE articles_fts USING fts5(article_id UNINDEXED, title, summary, text, entities);"
+        )
+        conn.execute("INSERT INTO articles VALUES (?, ?, ?, ?, ?, ?, ?)",
+                     (art.article_id, art.url, art.title, art.outlet, "en", art.published_at.isoformat(), art.model_dump_json()))
+    store = EmbeddedStore(path)
+    store.setup()
+    assert [h.article_id for h in store.search(SearchQuery(text="missile"))] == [art.article_id]
+    store.write([art])  # an upsert after migration replaces, never duplicates
+    assert store.count() == 1 and len(store.search(SearchQuery(text="missile"))) == 1
+    store.close()
