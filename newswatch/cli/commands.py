@@ -214,11 +214,14 @@ def status(ctx: typer.Context) -> None:
         )
     bus.close()
     app.console.print(table)
+    from newswatch.cli import ops
+
     store = wiring.open_store(app.settings)
     counts = store.topic_counts()
-    app.console.print(f"store: {store.count()} articles; by topic: " + (", ".join(f"{k} {v}" for k, v in counts.items()) or "none"), highlight=False)
     store.close()
-    app.console.print(f"dead letters: {wiring.dlq_size(app.settings)}", highlight=False)
+    app.console.print("by topic: " + (", ".join(f"{k} {v}" for k, v in counts.items()) or "none"), highlight=False)
+    for renderable in ops.status_tables(ops.status_report(app.settings)):
+        app.console.print(renderable)
     index = wiring.open_alert_index(app.settings)
     recent = index.recent(10)
     index.close()

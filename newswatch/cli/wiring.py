@@ -253,6 +253,8 @@ def run_forever(
         threads.append(threading.Thread(target=alerts.run, name="alerts"))
         threads.append(threading.Thread(target=alert_index_runner(settings, bus, alert_index, stop).run, name="alert-index"))
         threads.append(threading.Thread(target=_tick_until_stopped, args=(engine, bus, stop), name="alert-timer"))
+    if {"collect", "sink"} <= set(roles):  # `run` only; scaled-out setups run `newswatch maintain` from cron
+        threads.append(threading.Thread(target=_maintain_until_stopped, args=(settings, stop), name="maintain"))
     for thread in threads:
         thread.start()
     log.info("pipeline running: %s", ", ".join(roles))
@@ -266,6 +268,20 @@ def run_forever(
         collector.close()
     if alert_index is not None:
         alert_index.close()
+
+
+def _maintain_until_stopped(settings: Settings, stop: threading.Event) -> None:
+    """Apply retention every `maintain_interval_s` (the first pass after one interval)."""
+    from newswatch.cli.ops import maintain
+
+    while not stop.wait(settings.maintain_interval_s):
+        try:
+            report = maintain(settings)
+        except Exception:  # noqa: BLE001 - retried at the next interval
+            log.exception("maintenance failed; retrying in %.0fs", settings.maintain_interval_s)
+            continue
+        for step in report.steps:
+            (log.info if step.ok else log.warning)("maintenance %s: %s", step.name, step.detail)
 
 
 def _tick_until_stopped(engine: AlertEngine, bus: Bus, stop: threading.Event) -> None:
