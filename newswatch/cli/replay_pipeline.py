@@ -75,52 +75,6 @@ def replay_dir(settings: Settings, run: str) -> Path:
     return settings.data_dir / REPLAYS_DIR / run
 
 
-class FreshEmbeddedStore(EmbeddedStore):
-    """EmbeddedStore for a store that starts empty: the first write of an id only inserts.
-
-    `EmbeddedStore._upsert` deletes each id from four tables before inserting; in `articles_fts`
-    the id is an UNINDEXED column, so that delete scans the whole FTS table and a batch costs time
-    proportional to the store's size (measured: 1.3 s per 1,000 articles into an empty store,
-    14 s per 1,000 at 7,000). A replay writes each id once (it deduplicates), so the deletes are
-    skipped for ids not yet written in this run. Remove once the core store deletes by rowid.
-    """
-
-    def __init__(self, path: Path) -> None:
-        super().__init__(path)
-        self._written: set[str] = set()
-
-    def _upsert(self, art: EnrichedArticle) -> None:
-        if art.article_id in self._written:
-            super()._upsert(art)
-            return
-        self._written.add(art.article_id)
-        aid = art.article_id
-        self._conn.execute(
-            "INSERT INTO articles VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (
-                aid,
-                art.url,
-                art.title,
-                art.outlet,
-                art.language,
-                art.published_at.isoformat(),
-                art.model_dump_json(),
-            ),
-        )
-        self._conn.executemany(
-            "INSERT OR IGNORE INTO article_topics VALUES (?, ?)",
-            [(aid, t.label) for t in art.topics],
-        )
-        self._conn.executemany(
-            "INSERT OR IGNORE INTO article_entities VALUES (?, ?, ?)",
-            [(aid, e.canonical, e.label) for e in art.entities],
-        )
-        self._conn.execute(
-            "INSERT INTO articles_fts VALUES (?, ?, ?, ?, ?)",
-            (aid, art.title, art.summary, art.text, " ".join(e.canonical for e in art.entities)),
-        )
-
-
 @dataclass
 class ReplayTarget:
     """The run's own store and alert index, and a human description of where they are."""
@@ -152,7 +106,7 @@ def open_target(settings: Settings, run: str) -> ReplayTarget:
         return ReplayTarget(store, index, f"{settings.store} alias {store.alias}")
     folder = replay_dir(settings, run)
     shutil.rmtree(folder, ignore_errors=True)
-    embedded = FreshEmbeddedStore(folder / "store.db")
+    embedded = EmbeddedStore(folder / "store.db")
     embedded.setup()
     alert_index = EmbeddedAlertIndex(folder / "store.db")
     alert_index.setup()
