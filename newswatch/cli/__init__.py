@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from newswatch.cli import alerts, commands, dlq, evaluate, feeds, kibana, ops, services, web
+from newswatch.cli import alerts, commands, dlq, evaluate, feeds, kibana, ops, replay, services, web
 from newswatch.cli.context import AppContext
 from newswatch.errors import NewswatchError
 from newswatch.logs import configure_logging
@@ -48,6 +48,7 @@ def root(
 
 commands.register(app)
 ops.register(app)  # newswatch maintain, newswatch health
+replay.register(app)  # newswatch archive …, replay, backtest
 app.add_typer(feeds.app, name="feeds")
 app.add_typer(services.app, name="services")
 app.add_typer(dlq.app, name="dlq")
