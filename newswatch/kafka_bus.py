@@ -28,6 +28,7 @@ with warnings.catch_warnings():
     from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer  # type: ignore[import-untyped]
     from kafka.consumer.subscription_state import ConsumerRebalanceListener  # type: ignore[import-untyped]
     from kafka.errors import CommitFailedError, KafkaError, TopicAlreadyExistsError  # type: ignore[import-untyped]
+    from kafka.net.compat import KafkaNetClient  # type: ignore[import-untyped]
     from kafka.structs import OffsetAndMetadata, TopicPartition  # type: ignore[import-untyped]
 
 from newswatch.bus import Record, StartAt, TopicSpec
@@ -103,6 +104,30 @@ class _Translator:
         except KafkaError as exc:
             raise self.error(action, exc) from exc
 
+    def connect(self, action: str, client_class: Callable[..., T], **config: Any) -> T:
+        """Construct a kafka-python client, closing its network client if construction fails.
+
+        kafka-python 3.0 starts the client's IO thread before bootstrapping, and a constructor
+        that raises (broker unreachable) never stops it: the thread would keep reconnecting for
+        the life of the process. Recording the network client lets us close it here.
+        """
+        made: list[Any] = []
+
+        def recording_client(**kwargs: Any) -> Any:
+            client = KafkaNetClient(**kwargs)
+            made.append(client)
+            return client
+
+        try:
+            return self.call(action, lambda: client_class(**config, kafka_client=recording_client))
+        except BaseException:
+            for client in made:
+                try:
+                    client.close()
+                except Exception:  # closing a half-built client must not hide the real error
+                    log.debug("closing a half-built Kafka client failed", exc_info=True)
+            raise
+
 
 class KafkaBus:
     """Produce keyed records to Kafka and open group consumers; see the module docstring for policy.
@@ -139,23 +164,29 @@ class KafkaBus:
             self.bootstrap, self.kafka, f"{self.client_id}-{suffix}", self._timeout_ms
         )
 
+    def open_client(self, client_class: Callable[..., T], purpose: str) -> T:
+        """A plain kafka-python client (admin, group-less consumer) for one-off CLI queries.
+
+        The caller closes it; if it cannot connect, the error names the address and what to check.
+        """
+        return self._errors.connect(f"connecting for {purpose}", client_class, **self._config(purpose))
+
     def _get_producer(self) -> KafkaProducer:
         if self._producer is None:
-            self._producer = self._errors.call(
+            self._producer = self._errors.connect(
                 "connecting the producer",
-                lambda: KafkaProducer(
-                    **self._config("producer"),
-                    acks="all",
-                    enable_idempotence=True,
-                    retries=2**31 - 1,
-                    delivery_timeout_ms=self._delivery_ms,
-                    request_timeout_ms=min(30_000, self._delivery_ms),
-                    max_block_ms=30_000,
-                    compression_type="gzip",
-                    linger_ms=5,
-                    batch_size=64 * 1024,
-                    allow_auto_create_topics=False,
-                ),
+                KafkaProducer,
+                **self._config("producer"),
+                acks="all",
+                enable_idempotence=True,
+                retries=2**31 - 1,
+                delivery_timeout_ms=self._delivery_ms,
+                request_timeout_ms=min(30_000, self._delivery_ms),
+                max_block_ms=30_000,
+                compression_type="gzip",
+                linger_ms=5,
+                batch_size=64 * 1024,
+                allow_auto_create_topics=False,
             )
         return self._producer
 
@@ -173,8 +204,8 @@ class KafkaBus:
         }
         if not wanted:
             return
-        admin = self._errors.call(
-            "connecting the admin client", lambda: KafkaAdminClient(**self._config("admin"))
+        admin = self._errors.connect(
+            "connecting the admin client", KafkaAdminClient, **self._config("admin")
         )
         try:
             result = self._errors.call(
@@ -198,8 +229,8 @@ class KafkaBus:
 
     def delete_topics(self, names: Iterable[str]) -> None:
         """Delete topics (tests and resets); missing ones are ignored."""
-        admin = self._errors.call(
-            "connecting the admin client", lambda: KafkaAdminClient(**self._config("admin"))
+        admin = self._errors.connect(
+            "connecting the admin client", KafkaAdminClient, **self._config("admin")
         )
         try:
             self._errors.call(
@@ -289,16 +320,15 @@ class KafkaConsumerAdapter:
         self.topics = topics
         self._start = start
         self._errors = bus._errors
-        self._consumer: KafkaConsumer = self._errors.call(
+        self._consumer: KafkaConsumer = self._errors.connect(
             "connecting the consumer",
-            lambda: KafkaConsumer(
-                **bus._config(f"consumer-{group}"),
-                group_id=group,
-                enable_auto_commit=False,
-                auto_offset_reset="latest" if start == "latest" else "earliest",
-                allow_auto_create_topics=False,
-                max_poll_records=500,
-            ),
+            KafkaConsumer,
+            **bus._config(f"consumer-{group}"),
+            group_id=group,
+            enable_auto_commit=False,
+            auto_offset_reset="latest" if start == "latest" else "earliest",
+            allow_auto_create_topics=False,
+            max_poll_records=500,
         )
         self._timestamp_offsets: dict[TopicPartition, int] = {}
         if from_timestamp_ms is not None:

@@ -79,8 +79,12 @@ def _kafka_counts_and_lags(bus: Any, groups: list[str], now_ms: int) -> tuple[di
     from kafka import KafkaAdminClient, KafkaConsumer  # type: ignore[import-untyped]
     from kafka.structs import TopicPartition  # type: ignore[import-untyped]
 
-    consumer = KafkaConsumer(**bus._config("status"))  # no group_id: joins nothing
-    admin = KafkaAdminClient(**bus._config("status-admin"))
+    consumer = bus.open_client(KafkaConsumer, "status")  # no group_id: joins nothing
+    try:
+        admin = bus.open_client(KafkaAdminClient, "status-admin")
+    except BaseException:
+        consumer.close()
+        raise
     try:
         parts = [TopicPartition(t, p) for t in (RAW, ENRICHED, ALERTS, DLQ) for p in sorted(consumer.partitions_for_topic(t) or ())]
         end = consumer.end_offsets(parts)

@@ -96,7 +96,7 @@ def _kafka_retention_drift(settings: Settings, bus: Any) -> str:
     from newswatch.kafka_bus import default_topic_specs
 
     wanted = {s.name: s.retention_ms for s in default_topic_specs(settings.kafka)}
-    admin = KafkaAdminClient(**bus._config("maintain"))
+    admin = bus.open_client(KafkaAdminClient, "maintain")
     try:
         described = admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, t) for t in wanted])
         found = {  # kafka-python 3: {"topic": {name: {config: {"value": ...}}}}

@@ -209,13 +209,26 @@ def test_default_topic_specs_cover_every_pipeline_topic() -> None:
     assert specs[DLQ].partitions == 1 and specs[DLQ].retention_ms == 30 * 24 * 3600 * 1000
 
 
+def _io_threads_for(port: int) -> list[str]:
+    """kafka-python IO threads still alive whose client was pointed at `port`."""
+    import threading
+
+    return [
+        t.name
+        for t in threading.enumerate()
+        if t.name.startswith("kafka-io") and t.is_alive() and f"unreachable-{port}" in t.name
+    ]
+
+
 def test_unreachable_broker_fails_fast_with_the_address_and_what_to_check() -> None:
     import socket
 
     with socket.socket() as sock:  # a port with nothing listening
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    bus = KafkaBus([f"127.0.0.1:{port}"], KafkaSettings(), connect_timeout_s=2.0)
+    bus = KafkaBus(
+        [f"127.0.0.1:{port}"], KafkaSettings(), client_id=f"unreachable-{port}", connect_timeout_s=2.0
+    )
     started = time.monotonic()
     with pytest.raises(BusUnavailableError) as produce_error:
         bus.produce(RAW, "k", b"v")
@@ -226,6 +239,12 @@ def test_unreachable_broker_fails_fast_with_the_address_and_what_to_check() -> N
         message = str(error)
         assert f"127.0.0.1:{port}" in message
         assert "broker is running" in message and "security_protocol=PLAINTEXT" in message
+    # kafka-python starts a client's IO thread before it bootstraps; a failed constructor must
+    # not leave that thread reconnecting (and drawing from `random`) for the rest of the process.
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and _io_threads_for(port):
+        time.sleep(0.05)
+    assert not _io_threads_for(port)
 
 
 def test_broker_restart_mid_stream_loses_nothing(
