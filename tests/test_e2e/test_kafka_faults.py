@@ -87,6 +87,8 @@ def test_broker_restart_mid_stream_loses_nothing(private_kafka: Any, es_url: str
         stop.set()
         for worker in workers:
             worker.join(timeout=60)
+        for runner in runners:
+            runner.consumer.close()  # else the group member's IO thread outlives the test
         store.drop()  # type: ignore[attr-defined]
         store.close()
         bus.close()
