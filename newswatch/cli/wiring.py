@@ -7,15 +7,15 @@ and `NEWSWATCH_STORE=http://…` the same stages run on Kafka and Elasticsearch.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from newswatch.bus import Bus, EmbeddedBus, TopicSpec
 from newswatch.embedded_store import EmbeddedStore
-from newswatch.errors import ConfigError
+from newswatch.errors import ConfigError, NewswatchError
 from newswatch.runner import StageRunner, StageStats
 from newswatch.settings import Settings
 from newswatch.store import Store
@@ -311,16 +311,54 @@ def _processor_worker(settings: Settings, once: bool, index: int = 0) -> StageSt
         bus.close()
 
 
+def _processor_worker_main(settings: Settings, once: bool, index: int, results: Any) -> None:
+    """A spawned worker process: run one processor worker and report its stats to the parent."""
+    results.put((index, _processor_worker(settings, once, index)))
+
+
 def run_processor_workers(settings: Settings, workers: int, *, once: bool) -> StageStats:
-    """Run `workers` processor processes in one consumer group and sum their stats."""
+    """Run `workers` processor processes in one consumer group and sum their stats.
+
+    SIGINT or SIGTERM to this process is passed on to every worker, which finishes its current
+    batch and leaves the group; a service manager that signals only the main process (docker,
+    `kill PID`) therefore stops them all instead of leaving orphans polling the group."""
     if workers == 1:
         return _processor_worker(settings, once)
     import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
+    import signal
 
+    context = multiprocessing.get_context("spawn")
+    results = context.SimpleQueue()
+    procs = [
+        context.Process(target=_processor_worker_main, args=(settings, once, i, results), name=f"processor-{i}")
+        for i in range(workers)
+    ]
+    for proc in procs:
+        proc.start()
+
+    def forward(_signum: int, _frame: object) -> None:
+        for proc in procs:
+            if proc.pid is not None and proc.is_alive():
+                os.kill(proc.pid, signal.SIGTERM)
+
+    forwarding = threading.current_thread() is threading.main_thread()
+    previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGINT, signal.SIGTERM)} if forwarding else {}
+    try:
+        for proc in procs:
+            proc.join()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     total = StageStats()
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        for stats in pool.map(_processor_worker, [settings] * workers, [once] * workers, range(workers)):
-            for name in vars(total):
-                setattr(total, name, getattr(total, name) + getattr(stats, name))
+    reported: set[int] = set()
+    while not results.empty():
+        index, stats = results.get()
+        reported.add(index)
+        for name in vars(total):
+            setattr(total, name, getattr(total, name) + getattr(stats, name))
+    failed = [f"{proc.name} (exit code {proc.exitcode})" for i, proc in enumerate(procs) if i not in reported]
+    if failed:
+        raise NewswatchError(
+            f"processor workers ended without finishing: {', '.join(failed)}; their log lines above say why"
+        )
     return total
