@@ -121,3 +121,23 @@ def test_start_latest_sees_only_new_records(
         assert [r.key for r in drain(consumer, 2)] == ["id-3", "id-4"]
     finally:
         consumer.close()
+
+
+def test_poll_returns_what_has_arrived_without_waiting_to_fill_the_batch(
+    bus: Any, new_topic: TopicMaker, unique_name: str
+) -> None:
+    """Issue 3, latency: a batch is "up to max_records, whatever is there now". A poll that waited
+    for max_records (or for its whole timeout) would add that wait to every hop of the pipeline."""
+    topic = new_topic()
+    send(bus, topic, range(1))
+    consumer = bus.consumer(unique_name, [topic])
+    try:
+        assert [r.key for r in drain(consumer, 1)] == ["id-0"]  # the group is joined from here on
+        send(bus, topic, range(1, 4))
+        started = time.monotonic()
+        got = consumer.poll(max_records=500, timeout_s=60.0)
+        waited = time.monotonic() - started
+        assert got and {r.key for r in got} <= {"id-1", "id-2", "id-3"}
+        assert waited < 30.0, f"poll held {len(got)} available record(s) back for {waited:.1f} s"
+    finally:
+        consumer.close()
