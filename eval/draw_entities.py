@@ -1,6 +1,7 @@
 """Draw fresh paragraphs for an entity gold batch from the shared feed corpora (no extractor involved).
 
     python -m eval.draw_entities --seed 2024-fresh-3 --per-outlet 2 > /tmp/candidates.jsonl
+    python -m eval.draw_entities --seed S --outlets cnn-hp-hero,smh-sydney --per-outlet 4 --prefix fresh4-ent
 
 Items of 150 to 700 characters with at least five capitalised words, text = title + ". " +
 summary (HTML stripped), from the English outlets in `OUTLETS`, drawn at random with the given
@@ -61,11 +62,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", required=True)
     parser.add_argument("--per-outlet", type=int, default=2)
     parser.add_argument("--prefix", default="fresh-ent")
+    parser.add_argument("--outlets", default=",".join(OUTLETS),
+                        help="comma-separated feed folders (default: the 12 English outlets above)")
     args = parser.parse_args(argv)
     rng = random.Random(args.seed)
     urls, texts = used()
     n = 0
-    for outlet in OUTLETS:
+    for outlet in args.outlets.split(","):
         pool = [c for c in candidates(args.corpora / "feeds" / outlet)
                 if c["url"] not in urls and c["text"] not in texts]
         for item in rng.sample(pool, min(args.per_outlet, len(pool))):
