@@ -181,7 +181,9 @@ def _pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def bench_latency(rate: float, seconds: float, check_interval_s: float, warmup: int, topology: str) -> None:
+def bench_latency(
+    rate: float, seconds: float, check_interval_s: float, warmup: int, topology: str, processors: int = 1
+) -> None:
     """Steady `rate`/s onto news.raw for `seconds`; each article's time to searchable, by stage.
 
     topology "services": `newswatch process` and `newswatch sink` as separate processes, as the
@@ -197,11 +199,13 @@ def bench_latency(rate: float, seconds: float, check_interval_s: float, warmup: 
         assert isinstance(store, ElasticStore)
         _skip_backlog(bus, wiring.group_name(settings, wiring.PROCESSOR_GROUP), topics.RAW)
         _skip_backlog(bus, wiring.group_name(settings, wiring.SINK_GROUP), topics.ENRICHED)
-        stop_workers = _start_workers(settings, bus, store, topology)
+        stop_workers = _start_workers(settings, bus, store, topology, processors)
         client = make_client(settings.store, settings.elastic)
         index = f"{settings.elastic.index_prefix}-articles"
         pool = _articles(warmup + int(rate * seconds), f"lat{int(time.time())}")
         try:
+            assert isinstance(bus, KafkaBus)
+            _wait_stable(bus, wiring.group_name(settings, wiring.PROCESSOR_GROUP), processors)
             # Warm-up: groups joined, spaCy loaded, ES warm; the clock starts once these are searchable.
             warm = _Seen()
             with _checking(client, index, warm, check_interval_s):
@@ -227,13 +231,15 @@ def bench_latency(rate: float, seconds: float, check_interval_s: float, warmup: 
             client.close()
             store.drop()
             bus.close()
-    print(f"workers: {topology} (load average now {os.getloadavg()[0]:.1f})")
+    print(f"workers: {topology}, {processors} processor(s) (load average now {os.getloadavg()[0]:.1f})")
     _report_latency(timed, rate, check_interval_s)
 
 
-def _start_workers(settings: Settings, bus: Bus, store: Store, topology: str) -> Callable[[], None]:
-    """Start a processor and a sink worker; returns the function that stops them."""
+def _start_workers(settings: Settings, bus: Bus, store: Store, topology: str, processors: int) -> Callable[[], None]:
+    """Start `processors` processor workers and a sink worker; returns the function that stops them."""
     if topology == "threads":
+        if processors != 1:
+            sys.exit("--topology threads runs one processor worker; use services for --processors N")
         stop = threading.Event()
         runs = [  # the same poll waits as `newswatch process` / `newswatch sink`
             (wiring.processor_runner(settings, bus, stop), wiring.drain_timeout_s(settings)),
@@ -249,7 +255,7 @@ def _start_workers(settings: Settings, bus: Bus, store: Store, topology: str) ->
                 t.join()
 
         return stop_threads
-    return _start_services(settings, [("process",), ("sink",)]).stop
+    return _start_services(settings, [("process", "--workers", str(processors)), ("sink",)]).stop
 
 
 @dataclass
@@ -393,9 +399,10 @@ def _time_workers(settings: Settings, workers: int, articles: int, warmup: int) 
         bus.flush()
         _count_enriched(counter, {a.article_id for a in pool[:warmup]}, 300)
         timed = {a.article_id for a in pool[warmup:]}
+        payloads = [(a.article_id, a.to_bytes()) for a in pool[warmup:]]  # serialised before the clock
         cpu_before, started = services.cpu_seconds(), time.perf_counter()
-        for art in pool[warmup:]:
-            bus.produce(topics.RAW, art.article_id, art.to_bytes())
+        for key, value in payloads:
+            bus.produce(topics.RAW, key, value)
         bus.flush()
         missing = _count_enriched(counter, timed, 600)
         elapsed = time.perf_counter() - started
@@ -446,12 +453,13 @@ def main() -> None:
     parser.add_argument("--check-interval", type=float, default=0.05, help="latency: seconds between searchability checks")
     parser.add_argument("--topology", choices=["services", "threads"], default="services",
                         help="latency: workers as separate `newswatch process`/`sink` processes, or threads here")
+    parser.add_argument("--processors", type=int, default=1, help="latency: processor worker processes (services)")
     parser.add_argument("--warmup", type=int, default=50, help="latency: articles sent (and awaited) before the clock starts")
     args = parser.parse_args()
     if args.what == "embedded":
         bench_embedded()
     elif args.what == "latency":
-        bench_latency(args.rate, args.seconds, args.check_interval, args.warmup, args.topology)
+        bench_latency(args.rate, args.seconds, args.check_interval, args.warmup, args.topology, args.processors)
     else:
         bench_workers(args.articles, args.rounds, args.warmup)
 
