@@ -108,10 +108,18 @@ class ElasticStore:
     # -- lifecycle -------------------------------------------------------------------------
 
     def setup(self) -> None:
-        """Check the cluster answers, then put the template and the bootstrap index + alias."""
+        """Check the cluster answers, then put the template and the bootstrap index + alias.
+
+        The write index also gets `refresh_interval` from settings: the template only reaches
+        indices created later, and a changed knob should apply from the next start."""
         self.health()
         with self._translated("set up the articles index"):
             es_admin.ensure_layout(self.client, self.settings)
+            behind = es_admin.indices_behind(self.client, self.alias)
+            for index in (name for name, is_write in behind.items() if is_write):
+                self.client.indices.put_settings(
+                    index=index, settings={"index": {"refresh_interval": self.settings.refresh_interval}}
+                )
 
     def health(self) -> str:
         """Cluster status (green/yellow/red) from cluster health; the test node has no `GET /`."""

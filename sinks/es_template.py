@@ -150,7 +150,7 @@ def build_template(settings: ElasticSettings, *, shards: int = 1) -> dict[str, A
                 "index": {
                     "number_of_shards": shards,
                     "number_of_replicas": settings.replicas,
-                    "refresh_interval": "1s",
+                    "refresh_interval": settings.refresh_interval,
                 }
             },
             "mappings": build_mappings(settings.analyzer),

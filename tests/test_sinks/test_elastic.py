@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import pytest
 from elasticsearch import Elasticsearch
+from pydantic import ValidationError
 
 from newswatch import (
     ConfigError,
@@ -170,3 +171,40 @@ def test_rewrite_after_rollover_shows_once_in_search(
     hits = es_store.search(SearchQuery(text="missile"))
     assert len(hits) == 1, "collapse on article_id hides the copy left in the old index"
     assert es_store.get(changed.article_id) == changed, "get returns the newest copy"
+
+
+def _refresh_interval(store: ElasticStore, index: str) -> str:
+    found = store.client.indices.get_settings(index=index, name="index.refresh_interval")
+    return str(found[index]["settings"]["index"]["refresh_interval"])
+
+
+def test_refresh_interval_reaches_the_live_write_index_and_later_ones(
+    es_store_factory: Callable[..., ElasticStore],
+) -> None:
+    """Issue 3, latency: `elastic.refresh_interval` bounds how soon an indexed article is
+    searchable. A changed value applies at the next start to the index being written, and the
+    template carries it to indices created by rollover."""
+    first = es_store_factory()
+    first.setup()
+    index = first_index_name(first.settings.index_prefix)
+    assert _refresh_interval(first, index) == "1s"
+
+    restarted = ElasticStore(
+        first.url, first.settings.model_copy(update={"refresh_interval": "250ms"})
+    )
+    restarted.setup()
+    assert _refresh_interval(restarted, index) == "250ms"
+    new_index = restarted.rollover().new_index
+    assert _refresh_interval(restarted, new_index) == "250ms"
+    restarted.close()
+
+
+@pytest.mark.parametrize("value", ["1s", "500ms", "2m", "1h", "-1"])
+def test_refresh_interval_accepts_elasticsearch_time_values(value: str) -> None:
+    assert ElasticSettings(refresh_interval=value).refresh_interval == value
+
+
+@pytest.mark.parametrize("value", ["fast", "0", "1 s", "2d"])
+def test_refresh_interval_refuses_what_elasticsearch_would(value: str) -> None:
+    with pytest.raises(ValidationError, match="refresh_interval"):
+        ElasticSettings(refresh_interval=value)
