@@ -35,11 +35,17 @@ from processors.names import (
     AWARD_ENDINGS,
     EVENT_WORDS,
     FACILITY_ENDINGS,
+    HONORIFICS,
+    is_given_name,
+    is_place_not_person,
     PRODUCT_ENDINGS,
     looks_like_person,
     refine_mentions,
+    is_sentence,
+    split_list,
     split_run_on,
     strip_lowercase_lead,
+    trim_lowercase_tail,
 )
 
 if TYPE_CHECKING:  # spaCy is imported when a model is loaded, not when the package is imported
@@ -134,10 +140,8 @@ class EntityExtractor:
 
     def extract_many(self, texts: Sequence[str]) -> list[list[Entity]]:
         """Entities per text, in order; runs `nlp.pipe` over the whole batch."""
-        return [
-            entities_from_doc(doc, self.gazetteer)
-            for doc in self.nlp.pipe(texts, batch_size=self.batch_size)
-        ]
+        docs = self.nlp.pipe(texts, batch_size=self.batch_size)
+        return [entities_from_doc(doc, self.gazetteer, text) for doc, text in zip(docs, texts, strict=True)]
 
 
 def build_nlp(model: str, gazetteer: Gazetteer) -> Language:
@@ -156,8 +160,11 @@ def build_nlp(model: str, gazetteer: Gazetteer) -> Language:
     return nlp
 
 
-def entities_from_doc(doc: Doc, gazetteer: Gazetteer) -> list[Entity]:
-    """Normalise, resolve surnames and aggregate the entities of one processed document."""
+def entities_from_doc(doc: Doc, gazetteer: Gazetteer, text: str | None = None) -> list[Entity]:
+    """Normalise, resolve surnames and aggregate the entities of one processed document.
+
+    `text` is the document's text when the caller has it: `doc.text` rebuilds the string from a
+    Python object per token, which cost more than the gazetteer ruler (bench_processors)."""
     mentions = []
     previous: Span | None = None
     for ent in doc.ents:
@@ -167,7 +174,7 @@ def entities_from_doc(doc: Doc, gazetteer: Gazetteer) -> list[Entity]:
             mentions.append(mention)
         previous = ent
     mentions = _resolve_surnames(refine_mentions(
-        mentions, doc.text, aliases=gazetteer.aliases, us_aliases=gazetteer.us_aliases,
+        mentions, doc.text if text is None else text, aliases=gazetteer.aliases, us_aliases=gazetteer.us_aliases,
         us_markers=gazetteer.us_markers, acronyms=gazetteer.acronyms,
     ))
     counts: dict[tuple[str, str], int] = {}
@@ -214,6 +221,7 @@ def _mentions(ent: Span, gazetteer: Gazetteer) -> list[tuple[str, str, str]]:
     parts = _POSSESSIVE.split(ent.text) if label in {"ORG", "PERSON"} else [ent.text]
     if label == "PERSON":
         parts = parts[:1]
+    parts = [name for part in parts for name in split_list(_clean(part), label)]
     out = []
     for part in parts:
         mention = _mention(part, label, gazetteer)
@@ -224,8 +232,12 @@ def _mentions(ent: Span, gazetteer: Gazetteer) -> list[tuple[str, str, str]]:
 
 def _mention(raw: str, label: str, gazetteer: Gazetteer) -> tuple[str, str, str] | None:
     text = strip_lowercase_lead(_clean(raw))
+    if label in {"PERSON", "ORG", "GPE"}:
+        if is_sentence(text):
+            return None
+        text = trim_lowercase_tail(text)
     if label == "PERSON":
-        text = _strip_title(text, gazetteer.titles)
+        text = _strip_title(text, gazetteer.titles | HONORIFICS)
     if len(text) < 2 or not any(ch.isalpha() for ch in text) or text in gazetteer.ignore:
         return None
     if label == "NORP" and text in gazetteer.demonyms:
@@ -234,7 +246,9 @@ def _mention(raw: str, label: str, gazetteer: Gazetteer) -> tuple[str, str, str]
         return None
     if text in gazetteer.aliases:
         return text, label, gazetteer.aliases[text]
-    if label in {"ORG", "LOC", "FAC"} and looks_like_person(text):
+    if label == "PERSON" and is_place_not_person(text):
+        label = "GPE"  # "Dunedin", "Mukalla": towns the small model reads as people
+    elif label in {"ORG", "LOC", "FAC"} and looks_like_person(text):
         label = "PERSON"  # "Theodor Lessing" (ORG), "Marina Hyde" (LOC), "Ash Barty" (FAC)
     elif label == "ORG" and text.endswith(FACILITY_ENDINGS):
         label = "FAC"
@@ -260,18 +274,24 @@ def _clean(text: str) -> str:
         text = text[4:]
     for suffix in ("'s", "’s"):
         text = text.removesuffix(suffix)
+    text = text.removesuffix(" Continue")  # feed boilerplate "Continue reading..." run into a name
     return text.strip(" -–—\"'“”‘’")
 
 
 def _resolve_surnames(mentions: Iterable[tuple[str, str, str]]) -> list[tuple[str, str, str]]:
     """A single-word PERSON/ORG/GPE that is the last name of a full PERSON in the doc becomes it.
 
-    Also, a name the model called PERSON once is a PERSON wherever it recurs in the document
-    as ORG ("Eddie Jones said ..." then "Eddie Jones's side" read as a team).
+    Also, a name of two or more words the model called PERSON once is a PERSON wherever it
+    recurs in the document as ORG ("Eddie Jones said ..." then "Eddie Jones's side" read as a
+    team). A one-word name called both is an ORG unless it is a given name ("Labour" read as a
+    person in a headline, as the party in the text); surnames are resolved below either way.
     """
     mentions = list(mentions)
     people = {canonical for _t, label, canonical in mentions if label == "PERSON"}
-    mentions = [(t, "PERSON" if label == "ORG" and c in people else label, c) for t, label, c in mentions]
+    orgs = {canonical for _t, label, canonical in mentions if label == "ORG"}
+    single = {c for c in people & orgs if " " not in c and not is_given_name(c)}
+    mentions = [(t, "ORG" if c in single else "PERSON" if label == "ORG" and c in people else label, c)
+                for t, label, c in mentions]
     full_names: dict[str, str] = {}
     for _text, label, canonical in mentions:
         parts = canonical.split()

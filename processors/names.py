@@ -9,6 +9,8 @@
   Production (LRIP)" define an acronym; a mention of the acronym then gets the full name.
 * `strip_lowercase_lead("read Sue Gray")`: the model sometimes starts a span on the verb
   before a name.
+* `is_place_not_person("Dunedin")`: a place in `places.txt` (GeoNames) whose first word is not a
+  given name; the small model calls many less known towns PERSON.
 * `FACILITY_ENDINGS` and `AWARD_ENDINGS`: names that are places or prizes, whatever the model said.
 * `is_bare_acronym("261st COS")` and `initials_match("COS", "Cyberspace Operations Squadron")`:
   the small model calls any capitalised abbreviation an ORG ("FRP" for full-rate production,
@@ -55,6 +57,20 @@ def given_names() -> frozenset[str]:
     """The packaged given-name list, lower-cased (read once per process, ~20 ms)."""
     raw = resources.files("processors").joinpath("given_names.txt").read_text(encoding="utf-8")
     return frozenset(line for line in raw.splitlines() if line and not line.startswith("#"))
+
+
+@cache
+def places() -> frozenset[str]:
+    """The packaged place names (`places.txt`: countries, U.S. states, cities of 15,000+ from
+    GeoNames, built by `eval/build_places.py`), as written; read once per process."""
+    raw = resources.files("processors").joinpath("places.txt").read_text(encoding="utf-8")
+    return frozenset(line for line in raw.splitlines() if line and not line.startswith("#"))
+
+
+def is_place_not_person(text: str) -> bool:
+    """True for a known place name that does not start with a given name: "Dunedin" yes;
+    "Lincoln", "Florence" and "Jackson" no (as likely people as places)."""
+    return text in places() and not is_given_name(text.split()[0])
 
 
 def is_given_name(word: str) -> bool:
@@ -105,6 +121,42 @@ def strip_lowercase_lead(text: str) -> str:
     while start < len(words) - 1 and words[start][:1].islower():
         start += 1
     return " ".join(words[start:]) if start and words[start][:1].isupper() else text
+
+
+HONORIFICS = frozenset({"Prince", "Princess", "Sir", "Dame", "Lord", "Lady", "Duke", "Duchess", "King", "Queen"})
+"""Words of rank dropped from the front of a PERSON name ("Prince Harry" -> "Harry"); unlike the
+gazetteer's titles they are not ruler patterns, so "Stephen King" is never cut."""
+_FUNCTION_WORDS = frozenset({"of", "and", "for", "the", "de", "del", "da", "di", "du", "van", "von", "der",
+                             "den", "la", "le", "el", "al", "bin", "y", "on", "in", "at", "&"})
+_CORPORATE = frozenset({"Inc", "Inc.", "Ltd", "Ltd.", "LLC", "Co", "Co.", "Corp", "Corp.", "plc", "PLC",
+                        "LP", "L.P.", "SA", "AG", "NV", "Jr", "Jr.", "Sr", "Sr.", "II", "III"})
+
+
+def split_list(text: str, label: str) -> list[str]:
+    """A list the model ran into one span: "Ajax, Arsenal" and "British Menopause Society / ITN
+    Productions" -> their names. Only ORG spans; "Apple, Inc." and "Smith, Jr." stay whole."""
+    if label != "ORG" or not (", " in text or " / " in text):
+        return [text]
+    parts = [p.strip() for p in re.split(r",\s+|\s+/\s+", text)]
+    if len(parts) < 2 or any(not p[:1].isupper() or p in _CORPORATE for p in parts):
+        return [text]
+    return parts
+
+
+def trim_lowercase_tail(text: str) -> str:
+    """"Flynn prosecution" -> "Flynn": names do not end in a lower-case word ("" if nothing is left)."""
+    words = text.split()
+    while words and words[-1][:1].islower() and words[-1] not in _FUNCTION_WORDS:
+        words.pop()
+    while words and words[-1] in _FUNCTION_WORDS:
+        words.pop()
+    return " ".join(words)
+
+
+def is_sentence(text: str) -> bool:
+    """A span with two or more lower-case content words is a run of headline text, not a name
+    ("Trump moves to replace watchdog who identified critical medical shortages")."""
+    return sum(1 for w in text.split() if w[:1].islower() and w not in _FUNCTION_WORDS) >= 2
 
 
 _ACRONYM = re.compile(r"^(?:\d+\w*\s+)?([A-Z][A-Z0-9&]{1,5})$")

@@ -124,3 +124,27 @@ def test_issue4_round2_rules(extractor: EntityExtractor, text: str, label: str, 
 def test_ship_is_never_a_person(extractor: EntityExtractor) -> None:
     found = extractor.extract("The submarine USS Hartford arrived in port on Monday.")
     assert not [e for e in found if e.label == "PERSON"]
+
+
+@pytest.mark.parametrize(
+    ("text", "label", "canonical"),
+    [
+        pytest.param("Prince Harry visited the hospital on Monday.", "PERSON", "Harry", id="honorific-dropped"),
+        pytest.param("Stephen King signed books in Bangor.", "PERSON", "Stephen King", id="king-as-surname-kept"),
+    ],
+)
+def test_issue4_round3_rules(extractor: EntityExtractor, text: str, label: str, canonical: str) -> None:
+    assert (canonical, label) in {(e.canonical, e.label) for e in extractor.extract(text)}
+
+
+def test_one_word_name_read_as_person_and_org_is_an_org(extractor: EntityExtractor) -> None:
+    found = extractor.extract("Poll: Who voters want Labour to govern with. More than a third of voters want "
+                              "Labour to ditch NZ First and govern alone.")
+    assert ("Labour", "ORG") in {(e.canonical, e.label) for e in found}
+    assert not [e for e in found if e.canonical == "Labour" and e.label == "PERSON"]
+
+
+def test_entities_from_doc_uses_the_given_text(extractor: EntityExtractor) -> None:
+    text = "The Aerophysics Research Facility, or ARF, fired. ARF said so."
+    doc = extractor.nlp(text)
+    assert entities_from_doc(doc, extractor.gazetteer, text) == entities_from_doc(doc, extractor.gazetteer)

@@ -7,11 +7,15 @@ import pytest
 from processors.names import (
     acronym_definitions,
     initials_match,
+    is_place_not_person,
+    is_sentence,
     is_bare_acronym,
     looks_like_person,
     refine_mentions,
+    split_list,
     split_run_on,
     strip_lowercase_lead,
+    trim_lowercase_tail,
 )
 
 
@@ -89,3 +93,51 @@ def _refine(mentions: list[tuple[str, str, str]], text: str) -> set[tuple[str, s
 )
 def test_refine_mentions(mentions: list[tuple[str, str, str]], text: str, expected: set[tuple[str, str]]) -> None:
     assert _refine(mentions, text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "label", "expected"),
+    [
+        pytest.param("Ajax, Arsenal", "ORG", ["Ajax", "Arsenal"], id="comma-list"),
+        pytest.param("British Menopause Society / ITN Productions", "ORG",
+                     ["British Menopause Society", "ITN Productions"], id="slash-list"),
+        pytest.param("Apple, Inc.", "ORG", ["Apple, Inc."], id="corporate-suffix-stays"),
+        pytest.param("Leuven, Belgium", "GPE", ["Leuven, Belgium"], id="only-org-spans"),
+        pytest.param("Department of Labor and Employment", "ORG", ["Department of Labor and Employment"],
+                     id="and-is-not-a-list"),
+    ],
+)
+def test_split_list(text: str, label: str, expected: list[str]) -> None:
+    assert split_list(text, label) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param("Flynn prosecution", "Flynn", id="lowercase-tail"),
+        pytest.param("Bank of", "Bank", id="dangling-function-word"),
+        pytest.param("Department of Labor", "Department of Labor", id="inner-function-word-kept"),
+        pytest.param("bank", "", id="nothing-left"),
+    ],
+)
+def test_trim_lowercase_tail(text: str, expected: str) -> None:
+    assert trim_lowercase_tail(text) == expected
+
+
+def test_is_sentence() -> None:
+    assert is_sentence("Trump moves to replace watchdog who identified critical medical shortages")
+    assert not is_sentence("Flynn prosecution")
+    assert not is_sentence("Bank of England and the Treasury")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param("Dunedin", True, id="town"),
+        pytest.param("New Zealand", True, id="country"),
+        pytest.param("Lincoln", False, id="also-a-given-name"),
+        pytest.param("Theodor Lessing", False, id="person"),
+    ],
+)
+def test_is_place_not_person(text: str, expected: bool) -> None:
+    assert is_place_not_person(text) is expected
