@@ -18,7 +18,7 @@ from collectors.feedlist import (
 from collectors.fetch import Fetcher, FetchResult
 from collectors.hosts import HostPoliteness
 from collectors.parse import ParseResult, parse_feed
-from collectors.replay import ReplayMemory, ReplayStep, replay_entries
+from collectors.replay import ReplayMemory, ReplayStep, parse_entry, replay_entries
 from collectors.schedule import FeedScheduler, plan_next_poll
 from collectors.service import Collector, PollOutcome
 from collectors.state import FeedState, FeedStateStore, SeenIds
@@ -52,6 +52,7 @@ __all__ = [
     "import_opml",
     "import_snapshots",
     "load_feeds",
+    "parse_entry",
     "parse_feed",
     "plan_next_poll",
     "remove_feed",

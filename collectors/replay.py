@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from collectors.archive import ArchiveEntry, RawArchive
@@ -95,8 +95,14 @@ def replay_entries(
     memory: ReplayMemory | None = None,
     *,
     skip_seen_items: bool = True,
+    parse: Callable[[ArchiveEntry, bytes], ParseResult] | None = None,
 ) -> Iterator[ReplayStep]:
-    """Parse each entry in the given order (callers pass `RawArchive.entries`, time-ordered)."""
+    """Parse each entry in the given order (callers pass `RawArchive.entries`, time-ordered).
+
+    `parse` turns an entry and the bytes to parse into a ParseResult; it defaults to
+    `parse_entry`, and a caller may wrap that (the CLI caches it across replays).
+    """
+    parse = parse or parse_entry
     memory = memory if memory is not None else ReplayMemory()
     for entry in entries:
         body = archive.read(entry.sha256)
@@ -112,7 +118,7 @@ def replay_entries(
             new = [(k, c) for k, c in zip(keys, chunks, strict=True) if k not in memory.items]
             keys = [k for k, _ in new]
             body = head + b"".join(c for _, c in new) + tail
-        parsed = _parse(entry, body) if cut is None or keys else _all_seen(seen_again)
+        parsed = parse(entry, body) if cut is None or keys else _all_seen(seen_again)
         marked = [a.model_copy(update={"replay_run": run}) for a in parsed.articles]
         if len(keys) == len(marked):  # one article per item: remember which item made which
             memory.items.update((k, a.article_id) for k, a in zip(keys, marked, strict=True))
@@ -124,7 +130,8 @@ def replay_entries(
         yield ReplayStep(entry, parsed, tuple(fresh), seen_again)
 
 
-def _parse(entry: ArchiveEntry, body: bytes) -> ParseResult:
+def parse_entry(entry: ArchiveEntry, body: bytes) -> ParseResult:
+    """`parse_feed` over archived bytes, at the entry's fetch time, with its feed URL, outlet and content type."""
     headers = {"content-type": entry.content_type} if entry.content_type else {}
     return parse_feed(
         body,

@@ -34,6 +34,7 @@ EXPECTED = {
     "export_opml",
     "import_opml",
     "load_feeds",
+    "parse_entry",
     "parse_feed",
     "plan_next_poll",
     "remove_feed",
