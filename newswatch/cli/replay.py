@@ -9,6 +9,7 @@ Times are UTC: `2020-05-01`, `2020-05-01T06:00`, or full ISO 8601. Windows are h
 from __future__ import annotations
 
 import hashlib
+import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -47,7 +48,17 @@ BusOpt = Annotated[
 ]
 FreshOpt = Annotated[
     bool,
-    typer.Option("--fresh", help="re-run spaCy on every article (ignore the enrichment cache)"),
+    typer.Option(
+        "--fresh", help="parse and enrich every distinct article again (ignore the replay cache)"
+    ),
+]
+WorkersOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--workers",
+        min=0,
+        help="processes running spaCy in parallel (default: CPU cores, at most 4; 0 = this process)",
+    ),
 ]
 TopicOpt = Annotated[
     str, typer.Option("--topic", help="with --kafka: 'raw' (re-process) or 'enriched'")
@@ -82,6 +93,7 @@ def replay_command(
     kafka: BusOpt = False,
     fresh: FreshOpt = False,
     topic: TopicOpt = "raw",
+    workers: WorkersOpt = None,
 ) -> None:
     """Re-run archived feeds (or the bus by time) through parse, processors and a store of the run's own.
 
@@ -94,7 +106,7 @@ def replay_command(
     rules = rules_path_for(app.settings)
     backtester = Backtester(rules) if rules.exists() else None
     try:
-        result = _replay(ctx, since, until, feeds, run, kafka, topic, backtester, fresh)
+        result = _replay(ctx, since, until, feeds, run, kafka, topic, backtester, fresh, workers)
     finally:
         if backtester is not None:
             backtester.close()
@@ -132,6 +144,7 @@ def backtest_command(
     kafka: BusOpt = False,
     fresh: FreshOpt = False,
     topic: TopicOpt = "raw",
+    workers: WorkersOpt = None,
 ) -> None:
     """Replay a window and evaluate alert rules on it: report.html, report.md, alerts.csv, a chart per rule."""
     from newswatch.cli.replay_pipeline import replay_dir
@@ -153,7 +166,7 @@ def backtest_command(
         return
     book = Backtester(rules)
     try:
-        result = _replay(ctx, since, until, feeds, run, kafka, topic, book, fresh)
+        result = _replay(ctx, since, until, feeds, run, kafka, topic, book, fresh, workers)
         with app.errors.status("writing the report"):
             summaries = summarize(
                 book.rules,
@@ -229,10 +242,11 @@ def _replay(
     topic: str,
     backtester: Backtester | None,
     fresh: bool = False,
+    workers: int | None = None,
 ) -> ReplayResult:
     """The shared part of replay and backtest: target and processors, then the run with a progress bar."""
     from newswatch.cli import replay_pipeline as rp
-    from processors import build_processor
+    from newswatch.cli.replay_workers import Enricher, InlineEnricher, PoolEnricher
 
     app = app_context(ctx)
     start, end = parse_time(since), parse_time(until, end=True)
@@ -255,18 +269,21 @@ def _replay(
             + ": run `newswatch archive import DIR`, or see the archived span with `newswatch archive stats`",
         )
     try:
-        with app.errors.status("loading the processors (spaCy model, classifier)"):
-            processor = build_processor() if not (kafka and topic == "enriched") else None
         target = rp.open_target(app.settings, name)
     except NewswatchError as exc:
         fail(ctx, str(exc))
         raise
+    enricher: Enricher | None = None
+    # the processors load in the workers (or here, with --workers 0) on the first cache miss
+    if not (kafka and topic == "enriched"):
+        count = default_workers() if workers is None else workers
+        enricher = PoolEnricher(count) if count > 0 else InlineEnricher()
     cache = None
-    if processor is not None and not fresh:
-        from newswatch.cli.replay_cache import CACHE_FILE, EnrichCache
+    if enricher is not None and not fresh:
+        from newswatch.cli.replay_cache import CACHE_FILE, ReplayCache
 
-        cache = EnrichCache(app.settings.data_dir / rp.REPLAYS_DIR / CACHE_FILE, processor)
-    sink = rp.ReplaySink(target, processor, backtester, cache)
+        cache = ReplayCache(app.settings.data_dir / rp.REPLAYS_DIR / CACHE_FILE)
+    sink = rp.ReplaySink(target, enricher, backtester, cache)
     try:
         with archive.progress_bar(app, f"replaying {name}") as (progress, task):
             if kafka:
@@ -300,9 +317,15 @@ def _replay(
         fail(ctx, str(exc))
         raise
     finally:
+        sink.close()
         target.close()
         if cache is not None:
             cache.close()
+
+
+def default_workers() -> int:
+    """Enrichment processes when --workers is not given: one per CPU core, at most 4."""
+    return max(1, min(4, os.cpu_count() or 1))
 
 
 def _archive_has(app: AppContext, start: datetime, end: datetime, feeds: list[str]) -> bool:

@@ -17,21 +17,24 @@ from __future__ import annotations
 import hashlib
 import re
 import shutil
+from collections import deque
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 from collectors import RawArchive, ReplayMemory, replay_entries
 from newswatch.bus import Bus
-from newswatch.cli.replay_cache import EnrichCache
+from newswatch.cli.replay_cache import CachedParse, ReplayCache, enrich_key, rebuild
+from newswatch.cli.replay_workers import NLP_BATCH, Enricher, InlineEnricher, result_of
 from newswatch.embedded_store import EmbeddedStore
 from newswatch.errors import PoisonRecordError
 from newswatch.schema import Article, EnrichedArticle
 from newswatch.settings import Settings
 from newswatch.store import Store
 from newswatch.topics import ENRICHED
-from processors import Processor, check_text, enrich_batch
+from processors import Processor, check_text
 from sinks import (
     AlertIndex,
     ElasticAlertIndex,
@@ -133,12 +136,31 @@ class ReplayResult:
         return self.found - self.articles - self.empty
 
 
+@dataclass
+class _Step:
+    """One replay batch waiting for its enrichment: finished (rules, store) strictly in order."""
+
+    now: datetime
+    result: ReplayResult
+    ready: list[EnrichedArticle]
+    raw: list[Article]
+    keys: list[str]
+
+
 class ReplaySink:
-    """One replay batch at its "now": enrich (unless already enriched), evaluate rules, index.
+    """Replay batches at their "now": enrich (unless already enriched), evaluate rules, index.
+
+    Enrichment is asynchronous when the enricher is a `PoolEnricher`: `step` looks each article
+    up (this run's results, then the cache), queues the misses into batches of `batch` articles
+    for the workers, and finishes the oldest steps whose results are in, strictly in step order,
+    so the rules and the store see exactly what a sequential replay shows them. Batches are cut
+    by count, never by timing, so two runs enrich identical batches. An article whose text was
+    already enriched in this run (a syndicated copy, an id that changed) is not enriched again.
+    At most `ahead` batches are in flight (default: two per worker); `step` then waits.
 
     Rules see every batch at once, in order; writes to the store and the alert index are gathered
-    into chunks of `write_every` documents (one transaction or bulk request each, instead of one
-    per archived fetch), and `flush` writes the rest: the replay functions call it at the end.
+    into chunks of `write_every` documents, and `flush` finishes every step and writes the rest:
+    the replay functions call it at the end. `close` stops the workers (the CLI calls it always).
     """
 
     write_every = 1000
@@ -146,40 +168,38 @@ class ReplaySink:
     def __init__(
         self,
         target: ReplayTarget,
-        processor: Processor | None,
+        enricher: Enricher | Processor | None,
         backtester: Backtester | None,
-        cache: EnrichCache | None = None,
+        cache: ReplayCache | None = None,
+        *,
+        batch: int = NLP_BATCH,
+        ahead: int | None = None,
     ) -> None:
         self.target = target
-        self.processor = processor
+        self.enricher: Enricher | None = (
+            InlineEnricher(processor=enricher) if isinstance(enricher, Processor) else enricher
+        )
         self.backtester = backtester
         self.cache = cache
+        self.batch = batch
+        self.ahead = ahead or 2 * getattr(self.enricher, "workers", 1)
         self._articles: list[EnrichedArticle] = []
         self._alerts: list[AlertRecord] = []
+        self._steps: deque[_Step] = deque()
+        self._done: dict[str, str] = {}  # enrich key -> value, for every article enriched this run
+        self._queued: list[tuple[str, Article]] = []  # misses not yet submitted
+        self._waiting: set[str] = set()  # keys queued or in flight
+        self._flight: deque[tuple[Future[list[str]], list[str]]] = deque()
+        # articles sent to the processors; the rest came from the cache or earlier in this run
+        self.enriched_here = 0
+
+    @property
+    def version(self) -> str:
+        """The classifier version of the enricher, '' when records arrive enriched."""
+        return self.enricher.version if self.enricher is not None else ""
 
     def step(self, articles: Sequence[Article], now: datetime, result: ReplayResult) -> None:
-        enriched = self._enrich(articles, now, result)
-        self._articles += enriched
-        result.articles += len(enriched)
-        if self.backtester is not None:
-            fired = self.backtester.process(enriched, now)
-            self._alerts += [f.alert for f in fired]
-            result.alerts.extend(fired)
-        if len(self._articles) + len(self._alerts) >= self.write_every:
-            self.flush()
-
-    def flush(self) -> None:
-        """Write the gathered articles and alerts."""
-        if self._articles:
-            self.target.store.write(self._articles)
-            self._articles = []
-        if self._alerts:
-            self.target.alerts.write(self._alerts)
-            self._alerts = []
-
-    def _enrich(
-        self, articles: Sequence[Article], now: datetime, result: ReplayResult
-    ) -> list[EnrichedArticle]:
+        """Take one batch (one archived fetch); finish whatever earlier batches are ready."""
         ready = [a for a in articles if isinstance(a, EnrichedArticle)]
         raw: list[Article] = []
         for article in articles:
@@ -191,13 +211,96 @@ class ReplaySink:
                 result.empty += 1
                 continue
             raw.append(article)
-        if raw and self.cache is not None:
-            ready += [e.model_copy(update={"processed_at": now}) for e in self.cache.enrich(raw)]
-        elif raw and self.processor is not None:
-            p = self.processor
-            made = enrich_batch(raw, p.classifier, p.extractor, p.detector)
-            ready += [e.model_copy(update={"processed_at": now}) for e in made]
-        return ready
+        if raw and self.enricher is None:
+            raise ValueError("ReplaySink got raw articles but has no enricher; pass one")
+        keys = [enrich_key(self.enricher.fingerprint, a) for a in raw] if self.enricher else []
+        self._lookup(keys, raw)
+        self._steps.append(_Step(now, result, ready, raw, keys))
+        if len(self._queued) >= self.batch:
+            self._submit()
+        self._finish(wait=False)
+        while len(self._flight) > self.ahead:
+            self._collect()
+            self._finish(wait=False)
+
+    def _lookup(self, keys: list[str], raw: list[Article]) -> None:
+        """Resolve keys from this run and the cache; queue the rest (each distinct text once)."""
+        unknown = [k for k in dict.fromkeys(keys) if k not in self._done and k not in self._waiting]
+        if unknown and self.cache is not None:
+            self._done.update(self.cache.enriched(unknown))
+        for key, article in zip(keys, raw, strict=True):
+            if key not in self._done and key not in self._waiting:
+                self._waiting.add(key)
+                self._queued.append((key, article))
+
+    def _submit(self) -> None:
+        if self._queued and self.enricher is not None:
+            keys = [k for k, _ in self._queued]
+            self._flight.append((self.enricher.submit([a for _, a in self._queued]), keys))
+            self.enriched_here += len(keys)
+            self._queued = []
+
+    def _collect(self) -> None:
+        """Wait for the oldest batch in flight and record its results."""
+        future, keys = self._flight.popleft()
+        values = result_of(future)
+        rows = list(zip(keys, values, strict=True))
+        self._done.update(rows)
+        self._waiting.difference_update(keys)
+        if self.cache is not None:
+            self.cache.put_enriched(rows)
+
+    def _finish(self, *, wait: bool) -> None:
+        """Finish steps in order while their results are in; with `wait`, until none is left."""
+        while self._steps:
+            step = self._steps[0]
+            if any(k not in self._done for k in step.keys):
+                if self._flight and (wait or self._flight[0][0].done()):
+                    self._collect()
+                    continue
+                if wait and self._queued:
+                    self._submit()
+                    continue
+                if wait:  # every missing key is queued or in flight, so this is a bug
+                    raise RuntimeError("replay step waits for an enrichment nobody computes")
+                return
+            self._steps.popleft()
+            self._complete(step)
+
+    def _complete(self, step: _Step) -> None:
+        version = self.version
+        enriched = step.ready + [
+            rebuild(a, self._done[k], version, step.now)
+            for a, k in zip(step.raw, step.keys, strict=True)
+        ]
+        self._articles += enriched
+        step.result.articles += len(enriched)
+        if self.backtester is not None:
+            fired = self.backtester.process(enriched, step.now)
+            self._alerts += [f.alert for f in fired]
+            step.result.alerts.extend(fired)
+        if len(self._articles) + len(self._alerts) >= self.write_every:
+            self._write()
+
+    def flush(self) -> None:
+        """Finish every step (waiting for the workers), then write the gathered articles and alerts."""
+        self._finish(wait=True)
+        self._write()
+        if self.cache is not None:
+            self.cache.flush()
+
+    def _write(self) -> None:
+        if self._articles:
+            self.target.store.write(self._articles)
+            self._articles = []
+        if self._alerts:
+            self.target.alerts.write(self._alerts)
+            self._alerts = []
+
+    def close(self) -> None:
+        """Stop the enricher's workers (batches not started are cancelled); safe to call twice."""
+        if self.enricher is not None:
+            self.enricher.close()
 
 
 def replay_archive(
@@ -216,10 +319,9 @@ def replay_archive(
     try:
         entries = archive.entries(since, until, feeds)
         start(len(entries))
-        result = ReplayResult(run, sink.target.where)
-        if sink.processor is not None:
-            result.classifier_version = sink.processor.version
-        for step in replay_entries(archive, entries, run, result.memory):
+        result = ReplayResult(run, sink.target.where, classifier_version=sink.version)
+        parse = CachedParse(sink.cache) if sink.cache is not None else None
+        for step in replay_entries(archive, entries, run, result.memory, parse=parse):
             result.fetches += 1
             result.found += step.found
             if step.parsed.status in ("not-a-feed", "empty"):
@@ -264,9 +366,7 @@ def replay_bus(
         start="earliest",
         from_timestamp_ms=int(since.timestamp() * 1000),
     )
-    result = ReplayResult(run, sink.target.where)
-    if sink.processor is not None:
-        result.classifier_version = sink.processor.version
+    result = ReplayResult(run, sink.target.where, classifier_version=sink.version)
     empty = past_only = 0
     try:
         while past_only < idle_polls:
