@@ -6,6 +6,9 @@ per batch in snapshot-time order, instead of producing onto the live topics. The
 topics, consumer groups, store and alert state are never touched, and the order of work is fixed,
 so two replays of the same archive give identical output. The replay's "now" is the snapshot
 time: fetch time, published-time inference, `processed_at`, alert windows and `fired_at`.
+The one exception to "in-process" is spaCy: `ReplaySink` may hand enrichment to worker processes
+(`newswatch.cli.replay_workers`) and consumes their results in step order, and parses and
+enrichments come from the replay cache (`newswatch.cli.replay_cache`) when a run has seen them.
 
 Targets, named by the run (a second replay under the same name starts from empty):
     embedded        <data_dir>/replays/<run>/store.db   (articles and the run's alerts)
