@@ -12,7 +12,18 @@ nothing is labelled by hand here). Each item also says which labels it `judged`:
 * Reuters-21578: energy = any of the collection's nine Energy Codes; trade = `trade`.
   Judged: energy and trade on every item, except trade is not judged on items coded `bop`
   without `trade` (balance-of-payments stories report the trade balance, which our definition
-  calls trade and Reuters' does not: an unresolved call the README leaves to us). Defence is
+  calls trade and Reuters' does not: an unresolved call the README leaves to us).
+  Gold rules "gold.v2" (`REUTERS_RULES`, written up with the hand-check that sized them in
+  `eval/relabelling.md`) then correct the mapping where Reuters' coding practice and our
+  written label definitions part, from the origin codes alone (never from any model output):
+  R1 `pet-chem` as the only energy code is not energy (chemicals and plastics, not energy
+  supply); R2 trade is not judged on any `bop` item; R3 trade is not judged on `trade` items
+  also coded `money-fx`, `dlr` or `interest` (currency stories that mention the trade
+  balance); R4 trade is not judged on commodity-coded items without `trade` (Reuters files a
+  commodity's export and import stories under the commodity); R5 energy is not judged on items
+  coded both `crude` and `ship` (the 1987 Gulf tanker war). `--gold-rules origin` writes
+  the plain mapping as before; the default writes both (`topics_<split>.jsonl` with the
+  rules, `topics_<split>.origin.jsonl` without). Defence is
   never judged on Reuters: the collection has no defence code, and every code holds defence
   news by our definition (the 1987 Gulf tanker escorts under crude/ship, Royal Ordnance's sale
   under acq, arms control under trade), so absence of a code is no judgement. The harness
@@ -63,6 +74,25 @@ DEFENCE_TAGS = frozenset({
     "uk/ministry-of-defence", "us-news/us-military", "world/nato", "world/military", "uk/military",
     "uk/armed-forces", "world/arms-trade", "world/nuclear-weapons", "politics/defence",
 })
+REUTERS_COMMODITIES = frozenset({
+    "alum", "barley", "carcass", "castor-oil", "castorseed", "citruspulp", "cocoa", "coconut",
+    "coconut-oil", "coffee", "copper", "copra-cake", "corn", "corn-oil", "cornglutenfeed", "cotton",
+    "cotton-oil", "cottonseed", "f-cattle", "fishmeal", "gold", "grain", "groundnut", "groundnut-oil",
+    "hog", "iron-steel", "l-cattle", "lead", "lin-meal", "lin-oil", "linseed", "livestock", "lumber",
+    "meal-feed", "nickel", "oat", "oilseed", "orange", "palladium", "palm-oil", "palmkernel",
+    "platinum", "plywood", "pork-belly", "potato", "rape-meal", "rape-oil", "rapeseed", "red-bean",
+    "rice", "rubber", "rye", "silver", "sorghum", "soy-meal", "soy-oil", "soybean", "strategic-metal",
+    "sugar", "sun-meal", "sun-oil", "sunseed", "tapioca", "tea", "tin", "veg-oil", "wheat", "wool", "zinc",
+})
+"""The collection's commodity codes (agricultural, metals, forest and other raw materials)."""
+REUTERS_RULES = (
+    ("R1-petchem-only", lambda c: c & REUTERS_ENERGY == {"pet-chem"}, "energy", "negative"),
+    ("R2-bop", lambda c: "bop" in c, "trade", "unjudged"),
+    ("R3-currency", lambda c: "trade" in c and bool(c & {"money-fx", "dlr", "interest"}), "trade", "unjudged"),
+    ("R4-commodity", lambda c: "trade" not in c and bool(c & REUTERS_COMMODITIES), "trade", "unjudged"),
+    ("R5-gulf-shipping", lambda c: {"crude", "ship"} <= c, "energy", "unjudged"),
+)
+"""gold.v2: (name, applies to the origin codes, label, "negative" | "unjudged"); see eval/relabelling.md."""
 GUARDIAN_NEWS_SECTIONS = frozenset({
     "world", "uk", "business", "environment", "global-development", "opinion", "letters",
 })
@@ -74,17 +104,36 @@ def clean_html(value: str) -> str:
     return " ".join(html.unescape(_TAG.sub(" ", value)).split())
 
 
-def reuters(path: Path) -> Iterator[dict[str, object]]:
+def reuters_gold(codes: frozenset[str], *, rules: bool = True) -> tuple[list[str], list[str], list[str]]:
+    """(labels, judged, rules applied) of one Reuters item from its origin codes alone."""
+    labels = {"energy"} if codes & REUTERS_ENERGY else set()
+    if "trade" in codes:
+        labels.add("trade")
+    judged = {"energy"}
+    if "trade" in codes or "bop" not in codes:
+        judged.add("trade")
+    applied = []
+    if rules:
+        for name, applies, label, action in REUTERS_RULES:
+            if applies(codes) and (label in labels or label in judged):
+                applied.append(name)
+                labels.discard(label)
+                if action == "unjudged":
+                    judged.discard(label)
+    return sorted(labels), sorted(judged), applied
+
+
+def reuters(path: Path, *, rules: bool = True) -> Iterator[dict[str, object]]:
     """Reuters-21578 items with energy/trade labels mapped and judged labels set."""
     for line in path.read_text(encoding="utf-8").splitlines():
         row = json.loads(line)
-        codes = set(row["labels"])
-        labels = (["energy"] if codes & REUTERS_ENERGY else []) + (["trade"] if "trade" in codes else [])
-        judged = ["energy"]
-        if "trade" in codes or "bop" not in codes:
-            judged.append("trade")
-        yield {"id": row["id"], "title": row["title"], "text": row["text"], "labels": labels,
-               "judged": sorted(judged), "source": "reuters21578", "origin_labels": sorted(codes)}
+        codes = frozenset(row["labels"])
+        labels, judged, applied = reuters_gold(codes, rules=rules)
+        out = {"id": row["id"], "title": row["title"], "text": row["text"], "labels": labels,
+               "judged": judged, "source": "reuters21578", "origin_labels": sorted(codes)}
+        if applied:
+            out["gold_rules"] = applied
+        yield out
 
 
 def dvids(path: Path) -> Iterator[dict[str, object]]:
@@ -147,10 +196,10 @@ def guardian(folder: Path) -> Iterator[dict[str, object]]:
         yield row
 
 
-def build(corpora: Path) -> list[dict[str, object]]:
+def build(corpora: Path, *, rules: bool = True) -> list[dict[str, object]]:
     """Every dev item from the corpora, in a stable order (by source, then id)."""
     labeled, feeds = corpora / "labeled", corpora / "feeds"
-    rows = [*reuters(labeled / "reuters21578.jsonl"), *dvids(labeled / "dvids_defense.jsonl"),
+    rows = [*reuters(labeled / "reuters21578.jsonl", rules=rules), *dvids(labeled / "dvids_defense.jsonl"),
             *afmil(feeds / "usaf-afmil"), *guardian(feeds / "guardian-sections")]
     return sorted(rows, key=lambda r: (str(r["source"]), str(r["id"])))
 
@@ -160,11 +209,12 @@ def default_out() -> Path:
     return Path(os.environ.get("NEWSWATCH_EVAL_DIR") or Path.home() / ".cache" / "newswatch" / "eval")
 
 
-def write_splits(rows: list[dict[str, object]], out: Path, corpora: Path) -> dict[str, object]:
-    """Write one JSONL per split plus a manifest (counts per split/source/label, input hashes)."""
+def write_splits(rows: list[dict[str, object]], out: Path, corpora: Path, suffix: str = "") -> dict[str, object]:
+    """Write one JSONL per split plus a manifest (counts per split/source/label, input hashes);
+    `suffix` (".origin") names the files of the plain mapping."""
     out.mkdir(parents=True, exist_ok=True)
     counts: dict[str, Counter[str]] = {s: Counter() for s in SPLITS}
-    handles = {s: (out / f"topics_{s}.jsonl").open("w", encoding="utf-8") for s in SPLITS}
+    handles = {s: (out / f"topics_{s}{suffix}.jsonl").open("w", encoding="utf-8") for s in SPLITS}
     try:
         for row in rows:
             split = split_of(str(row["id"]))
@@ -174,16 +224,19 @@ def write_splits(rows: list[dict[str, object]], out: Path, corpora: Path) -> dic
                 counts[split][f"positive:{label}"] += 1
             for label in row["judged"]:  # type: ignore[attr-defined]
                 counts[split][f"judged:{label}"] += 1
+            for rule in row.get("gold_rules", []):  # type: ignore[attr-defined]
+                counts[split][f"rule:{rule}"] += 1
     finally:
         for handle in handles.values():
             handle.close()
     inputs = [corpora / "labeled" / "reuters21578.jsonl", corpora / "labeled" / "dvids_defense.jsonl"]
     manifest: dict[str, object] = {
         "split": "eval.splits.split_of (sha256 of salt:id, 30% held out)",
+        "gold_rules": "origin mapping only" if suffix else "gold.v2 (eval/relabelling.md)",
         "counts": {s: dict(sorted(c.items())) for s, c in counts.items()},
         "inputs": {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in inputs},
     }
-    (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    (out / f"manifest{suffix}.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     return manifest
 
 
@@ -192,15 +245,21 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpora", type=Path, default=DEFAULT_CORPORA, help="the shared corpora folder")
     parser.add_argument("--out", type=Path, default=None, help="output folder (default: %(default)s -> cache)")
+    parser.add_argument("--gold-rules", choices=("both", "v2", "origin"), default="both",
+                        help="write the gold.v2 files, the plain origin mapping (*.origin.jsonl), or both")
     args = parser.parse_args(argv)
     if not (args.corpora / "labeled" / "reuters21578.jsonl").is_file():
         print(f"error: no corpora at {args.corpora.resolve()}; pass --corpora DIR "
               "(the folder with labeled/ and feeds/)", file=sys.stderr)
         return 2
     out = args.out or default_out()
-    manifest = write_splits(build(args.corpora), out, args.corpora)
-    print(f"wrote {out}/topics_tuning.jsonl and topics_heldout.jsonl")
-    print(json.dumps(manifest["counts"], indent=2))
+    if args.gold_rules in ("both", "origin"):
+        write_splits(build(args.corpora, rules=False), out, args.corpora, ".origin")
+        print(f"wrote {out}/topics_tuning.origin.jsonl and topics_heldout.origin.jsonl (origin mapping)")
+    if args.gold_rules in ("both", "v2"):
+        manifest = write_splits(build(args.corpora), out, args.corpora)
+        print(f"wrote {out}/topics_tuning.jsonl and topics_heldout.jsonl (gold.v2 rules)")
+        print(json.dumps(manifest["counts"], indent=2))
     return 0
 
 
