@@ -1,6 +1,8 @@
 """A small learned linear model per core topic, read from a committed JSON artifact; pure Python.
 
-"lexicon.v3" (processors/classify.py) asks this model to decide defence, trade and energy. The
+"lexicon.v3" and "lexicon.v4" (processors/classify.py) ask this model to decide defence, trade
+and energy (v3: artifact `models/topics-v3.json`, trained on the origin labels; v4:
+`models/topics-v4.json`, trained on the gold.v2 labels of `eval/relabelling.md`). The
 model is per-label logistic regression over two kinds of feature, both computed here so that
 training (`eval/train_topics.py`) and inference share one definition:
 
@@ -33,7 +35,7 @@ from pathlib import Path
 
 from newswatch import ConfigError
 
-DEFAULT_MODEL_FILE = "models/topics-v3.json"
+DEFAULT_MODEL_FILE = "models/topics-v4.json"
 FORMAT = "newswatch.linear-topics.v1"
 _TOKEN = re.compile(r"[a-z0-9]+")
 _STOP = frozenset([
@@ -140,11 +142,11 @@ class LinearTopicModel:
                 for name, zi in zip(self.labels, z, strict=True)}
 
     @classmethod
-    def load(cls, path: str | Path | None = None) -> LinearTopicModel:
-        """Read the artifact (the packaged `models/topics-v3.json` by default)."""
+    def load(cls, path: str | Path | None = None, *, packaged: str = DEFAULT_MODEL_FILE) -> LinearTopicModel:
+        """Read the artifact at `path`, else the packaged one named `packaged` (under processors/)."""
         if path is None:
-            raw = resources.files("processors").joinpath(DEFAULT_MODEL_FILE).read_bytes()
-            where = f"processors/{DEFAULT_MODEL_FILE}"
+            raw = resources.files("processors").joinpath(packaged).read_bytes()
+            where = f"processors/{packaged}"
         else:
             try:
                 raw = Path(path).read_bytes()

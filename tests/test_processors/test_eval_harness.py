@@ -111,3 +111,25 @@ def test_cli_eval_topics(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["labels"]["trade"]["tp"] == 4
+
+
+@pytest.mark.parametrize(
+    ("codes", "labels", "judged", "rules"),
+    [
+        pytest.param({"crude"}, ["energy"], ["energy", "trade"], [], id="plain-energy"),
+        pytest.param({"pet-chem"}, [], ["energy", "trade"], ["R1-petchem-only"], id="petchem-is-not-energy"),
+        pytest.param({"pet-chem", "crude"}, ["energy"], ["energy", "trade"], [], id="petchem-with-crude"),
+        pytest.param({"bop", "trade"}, [], ["energy"], ["R2-bop"], id="bop-unjudged"),
+        pytest.param({"trade", "money-fx"}, [], ["energy"], ["R3-currency"], id="currency-unjudged"),
+        pytest.param({"grain", "wheat"}, [], ["energy"], ["R4-commodity"], id="commodity-unjudged"),
+        pytest.param({"grain", "trade"}, ["trade"], ["energy", "trade"], [], id="commodity-coded-trade"),
+        pytest.param({"crude", "ship"}, [], ["trade"], ["R5-gulf-shipping"], id="tanker-war-unjudged"),
+        pytest.param({"earn"}, [], ["energy", "trade"], [], id="other"),
+    ],
+)
+def test_reuters_gold_rules(codes: set[str], labels: list[str], judged: list[str], rules: list[str]) -> None:
+    from eval.prepare import reuters_gold
+
+    assert reuters_gold(frozenset(codes)) == (labels, judged, rules)
+    plain = reuters_gold(frozenset(codes), rules=False)
+    assert plain[2] == []

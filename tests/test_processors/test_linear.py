@@ -1,4 +1,4 @@
-"""The lexicon.v3 linear model: features, artifact loading, and the training script's guard."""
+"""The lexicon.v3 and v4 linear model: features, artifact loading, and the training script's guard."""
 
 from __future__ import annotations
 
@@ -44,7 +44,8 @@ def test_packaged_artifact_loads_and_is_small() -> None:
     model = LinearTopicModel.load()
     assert set(model.labels) == {"defence", "trade", "energy"}
     assert all(0.0 < m.threshold < 1.0 for m in model.labels.values())
-    assert (ROOT / "processors" / "models" / "topics-v3.json").stat().st_size < 400_000
+    for name in ("topics-v3.json", "topics-v4.json"):
+        assert (ROOT / "processors" / "models" / name).stat().st_size < 400_000
     assert not any(k.startswith("w:") for k in model.labels["defence"].weights)  # lexicon only
 
 
