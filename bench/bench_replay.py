@@ -1,34 +1,43 @@
-"""Replay and backtest throughput, archive size per 1,000 items, and a month of 40 feeds, extrapolated.
+"""Replay and backtest throughput, archive size per 1,000 items, and a month of 40 feeds.
 
-    .venv/bin/python bench/bench_replay.py [--corpus DIR] [--kafka HOST:PORT] [--es URL]
+    .venv/bin/python -u bench/bench_replay.py [--corpus DIR] [--workers N] [--month] [--kafka HOST:PORT] [--es URL]
 
 Archive: every snapshot of ../shared/corpora/feeds imported into a fresh archive (zstd blobs +
-SQLite index). Baseline, same run: the collector half of a replay alone (read blob, parse at
-snapshot time, dedup). End to end: the same fetches through parse -> processors (spaCy, topics)
--> embedded replay store -> three alert rules (the `newswatch backtest` path, report excluded).
-"items" are feed items inside the replayed bodies (repeats included): what the replay reads;
-"articles" are the new ones it processes. The end-to-end run goes twice: first with an empty
-enrichment cache, then as an analyst's re-run after editing a rule (spaCy results cached). With
---es the cached run also writes to an Elasticsearch replay index; with --kafka the processed
-articles are produced on a topic of their own with their fetch times and replayed by time
-(`replay --kafka --topic enriched`) into an embedded store.
+SQLite index). Collector half, same run: read blob, parse at snapshot time, dedup, with the
+whole body parsed (baseline) and with items seen earlier skipped. End to end: the same fetches
+through parse -> processors (spaCy, topics) -> embedded replay store -> three alert rules (the
+`newswatch backtest` path, report excluded), three times: the baseline (everything in this
+process, no replay cache: the path before issue 6's speed work), a first run (`--workers`
+enrichment processes, empty replay cache) and an analyst's re-run after editing a rule (parse
+and enrichment served by the cache). "items" are feed items inside the replayed bodies (repeats
+included); "articles" are the new ones processed. Each run prints wall time and this process's
+CPU time; the ratios against the baseline are the figures to compare on a loaded machine.
+With --es the re-run also writes to an Elasticsearch replay index; with --kafka the processed
+articles are produced on a topic of their own with their fetch times and replayed by time.
 
-The month figure applies costs measured here to a month of `--feeds` feeds that each change
-`--bodies-per-day` times and carry `--articles-per-day` new items a day, plus the model load:
-per fetch, a replay pass in which every item was seen before (read, cut, hash) plus feedparser on
-the channel head with one item; per new article, the end-to-end time less that pass, divided by
-the articles (parse of its item, processors or the cache, store, rules).
+A month: the estimate applies costs measured here to `--feeds` feeds that each change
+`--bodies-per-day` times and carry `--articles-per-day` new items a day (per fetch: a replay
+pass in which every item was seen before plus feedparser on the channel head with one item;
+per new article: end-to-end wall time less that pass, divided by the articles; this counts the
+per-fetch work as if it did not overlap with the workers, so it errs high). `--month` measures
+it instead: it builds that month as an archive (real corpus titles and summaries recombined so
+that no two items share a text; each body holds the feed's newest 30 items) and backtests it,
+first run and re-run.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import secrets
 import tempfile
 import time
 from collections import Counter
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from pathlib import Path
+from xml.sax.saxutils import escape
 
 from collectors import (
     RawArchive,
@@ -41,8 +50,8 @@ from collectors import (
 from collectors.replay import split_items
 from newswatch import Settings
 from newswatch.cli import replay_pipeline as rp
-from newswatch.cli.replay_cache import EnrichCache
-from processors import Processor, build_processor
+from newswatch.cli.replay_cache import ReplayCache
+from newswatch.cli.replay_workers import InlineEnricher, PoolEnricher
 from sinks.backtest import Backtester
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -98,22 +107,45 @@ def small_document_cost(settings: Settings) -> float:
     return (time.perf_counter() - started) / max(1, len(cuts))
 
 
+@dataclass
+class Run:
+    """One end-to-end run: wall and this process's CPU seconds, the result, and what the cache served."""
+
+    wall_s: float
+    cpu_s: float
+    result: rp.ReplayResult
+    enriched_here: int
+    hits: dict[str, int]
+    misses: dict[str, int]
+
+
 def end_to_end(
-    settings: Settings, rules: Path, processor: Processor, run: str, cache: Path | None = None
-) -> tuple[float, rp.ReplayResult]:
-    """The backtest path (report excluded), optionally through an enrichment cache file."""
+    settings: Settings, rules: Path, run: str, workers: int, cache: Path | None = None
+) -> Run:
+    """The backtest path (report excluded): `workers` enrichment processes (0: this process), optional cache."""
     target = rp.open_target(settings, run)
     tester = Backtester(rules)
-    enrich_cache = EnrichCache(cache, processor) if cache else None
-    started = time.perf_counter()
-    sink = rp.ReplaySink(target, processor, tester, enrich_cache)
-    result = rp.replay_archive(settings, sink, run, FAR_PAST, FAR_FUTURE)
-    elapsed = time.perf_counter() - started
-    tester.close()
-    target.close()
-    if enrich_cache is not None:
-        enrich_cache.close()
-    return elapsed, result
+    replay_cache = ReplayCache(cache) if cache else None
+    enricher = PoolEnricher(workers) if workers else InlineEnricher()
+    sink = rp.ReplaySink(target, enricher, tester, replay_cache)
+    wall, cpu = time.perf_counter(), time.process_time()
+    try:
+        result = rp.replay_archive(settings, sink, run, FAR_PAST, FAR_FUTURE)
+    finally:
+        sink.close()
+        tester.close()
+        target.close()
+        if replay_cache is not None:
+            replay_cache.close()
+    hits, misses = (replay_cache.hits, replay_cache.misses) if replay_cache else ({}, {})
+    return Run(
+        time.perf_counter() - wall,
+        time.process_time() - cpu,
+        result,
+        sink.enriched_here,
+        hits,
+        misses,
+    )
 
 
 def kafka_replay(settings: Settings, bootstrap: str, data: Path) -> tuple[float, int]:
@@ -149,6 +181,95 @@ def kafka_replay(settings: Settings, bootstrap: str, data: Path) -> tuple[float,
     return elapsed, result.articles
 
 
+def corpus_texts(settings: Settings) -> list[tuple[str, str]]:
+    """(title, summary) of every distinct article the corpus replays to: the month's raw text."""
+    archive = RawArchive.for_settings(settings)
+    texts = [(a.title, a.summary) for step in replay_entries(archive, archive.entries(), "texts")
+             for a in step.fresh if a.title and a.summary]  # fmt: skip
+    archive.close()
+    return texts
+
+
+def _rss_item(feed: int, number: int, texts: list[tuple[str, str]], published: datetime) -> bytes:
+    n = len(texts)
+    title, summary = (
+        texts[number % n][0],
+        texts[(number + 1 + number // n) % n][1],
+    )  # distinct pairs
+    link = f"https://month.example/feed-{feed}/{number}"
+    return (f"<item><title>{escape(title)}</title><link>{link}</link><guid>{link}</guid>"
+            f"<pubDate>{format_datetime(published, usegmt=True)}</pubDate>"
+            f"<description>{escape(summary)}</description></item>").encode()  # fmt: skip
+
+
+def month_archive(
+    texts: list[tuple[str, str]], data: Path, feeds: int, days: int, bodies_per_day: int,
+    articles_per_day: int, window: int = 30,
+) -> Settings:  # fmt: skip
+    """A synthetic month: `feeds` RSS feeds fetched `bodies_per_day` times a day, each fetch adding
+    its share of `articles_per_day` new items to the newest `window`; item text recombines the
+    corpus's real titles and summaries, so no two items share a text (nothing is served by dedup)."""
+    settings = Settings(data_dir=data)
+    archive = RawArchive.for_settings(settings)
+    start = datetime(2021, 3, 1, tzinfo=UTC)
+    step = timedelta(days=1) / bodies_per_day
+    number = 0
+    for feed in range(feeds):
+        items: list[bytes] = []
+        url = f"https://month.example/feed-{feed}/rss.xml"
+        for k in range(days * bodies_per_day):
+            at = start + k * step + timedelta(seconds=37 * feed)
+            new = (
+                k + 1
+            ) * articles_per_day // bodies_per_day - k * articles_per_day // bodies_per_day
+            for _ in range(new):
+                items.insert(0, _rss_item(feed, number, texts, at - timedelta(minutes=5)))
+                number += 1
+            del items[window:]
+            head = (f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Month feed {feed}</title>'
+                    f"<link>https://month.example/feed-{feed}/</link><description>bench</description>"
+                    f"<lastBuildDate>{format_datetime(at, usegmt=True)}</lastBuildDate>").encode()  # fmt: skip
+            archive.add(url, head + b"".join(items) + b"</channel></rss>", at, outlet=f"month-{feed}",
+                        content_type="application/rss+xml", origin="import")  # fmt: skip
+    archive.close()
+    return settings
+
+
+def describe(label: str, run: Run, items: int, baseline: Run | None) -> str:
+    """One printed line per end-to-end run."""
+    r = run.result
+    ratio = f", {baseline.wall_s / run.wall_s:.1f}x the baseline" if baseline else ""
+    served = "".join(
+        f"; cache {t}: {run.hits[t]} hits, {run.misses[t]} misses" for t in sorted(run.hits)
+    )
+    return (f"{label}: {run.wall_s:.1f} s wall ({run.cpu_s:.1f} s CPU in this process), {items / run.wall_s:,.0f} items/s, "
+            f"{r.articles / run.wall_s:.1f} articles/s, {run.wall_s / max(1, r.articles) * 1000:.1f} ms wall per article{ratio}; "
+            f"{run.enriched_here} articles sent to the processors{served}")  # fmt: skip
+
+
+def month(args: argparse.Namespace, settings: Settings, data: Path, rules: Path) -> None:
+    """Build a month of `--feeds` feeds as an archive and backtest it: first run, then the re-run."""
+    started = time.perf_counter()
+    texts = corpus_texts(settings)
+    month_settings = month_archive(texts, data / "month", args.feeds, 30, int(args.bodies_per_day),
+                                   int(args.articles_per_day))  # fmt: skip
+    archive = RawArchive.for_settings(month_settings)
+    stats = archive.stats()
+    archive.close()
+    print(f"month archive: {stats.entries:,} fetches of {stats.feeds} feeds built in {time.perf_counter() - started:.0f} s "
+          f"from {len(texts):,} corpus texts; {stats.stored_bytes / 1e6:.0f} MB stored")  # fmt: skip
+    cache = data / "month-cache.db"
+    for label in ("first backtest", "re-run after a rule edit"):
+        run = end_to_end(month_settings, rules, "month", args.workers, cache)
+        print(
+            describe(
+                f"a month of {args.feeds} feeds, {label} (measured)", run, run.result.found, None
+            )
+        )
+        print(f"  = {run.wall_s / 60:.1f} min for {run.result.fetches:,} fetches and {run.result.articles:,} articles "
+              f"(target < 5 min: {'met' if run.wall_s < 300 else 'NOT met'})", flush=True)  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -156,6 +277,15 @@ def main() -> None:
     parser.add_argument("--corpus", type=Path, default=CORPUS)
     parser.add_argument("--kafka", default="", help="bootstrap host:port of a running broker")
     parser.add_argument("--es", default="", help="URL of a running Elasticsearch")
+    parser.add_argument(
+        "--workers", type=int, default=2, help="enrichment processes (0: this process)"
+    )
+    parser.add_argument(
+        "--no-baseline", action="store_true", help="skip the sequential baseline run"
+    )
+    parser.add_argument(
+        "--month", action="store_true", help="build and backtest the month (adds ~15 min)"
+    )
     parser.add_argument("--feeds", type=int, default=40)
     parser.add_argument(
         "--bodies-per-day", type=float, default=24.0, help="changed bodies per feed per day"
@@ -168,6 +298,7 @@ def main() -> None:
         raise SystemExit(
             f"no corpus at {args.corpus}: pass --corpus DIR (folders of dated snapshots)"
         )
+    print(f"load at start: {os.getloadavg()[0]:.1f} (1 min), {os.cpu_count()} cores", flush=True)
     with tempfile.TemporaryDirectory(prefix="bench-replay-") as tmp:
         data = Path(tmp)
         settings, import_s, snaps = build_archive(args.corpus, data / "data")
@@ -181,39 +312,70 @@ def main() -> None:
         per_fetch_month = seen_s / fetches + small_document_cost(settings)
         per_item_parse = max(0.0, base_s - seen_s) / max(1, fresh)
         load_started = time.perf_counter()
-        processor = build_processor()
+        InlineEnricher().processor  # noqa: B018 - the model load, timed
         load_s = time.perf_counter() - load_started
         rules = data / "rules.yaml"
         rules.write_text(RULES, encoding="utf-8")
-        cache = data / "enrich-cache.db"
-        full_s, result = end_to_end(settings, rules, processor, "bench", cache)
-        warm_s, warm = end_to_end(settings, rules, processor, "bench", cache)
-        per_fetch = base_s / fetches
-        per_article = max(0.0, full_s - seen_s) / max(1, result.articles)
-        per_article_warm = max(0.0, warm_s - seen_s) / max(1, warm.articles)
         print(f"archive: {snaps} snapshots imported in {import_s:.1f} s; {stats.raw_bytes / 1e6:.1f} MB raw -> "
               f"{stats.stored_bytes / 1e6:.1f} MB stored ({stats.raw_bytes / stats.stored_bytes:.1f}x)")  # fmt: skip
         print(f"archive size: {stats.stored_bytes / items * 1000 / 1e3:.0f} KB per 1,000 archived items "
               f"({items} items in {fetches} fetches), {stats.stored_bytes / fresh * 1000 / 1e6:.2f} MB per 1,000 distinct articles")  # fmt: skip
         print(f"collector half, whole-body parse (baseline): {items / whole_s:,.0f} items/s, {fetches / whole_s:.1f} fetches/s; "
-              f"skipping items seen earlier: {items / base_s:,.0f} items/s ({per_fetch * 1000:.1f} ms per fetch), "
-              f"ratio {whole_s / base_s:.2f}x")  # fmt: skip
-        print(f"end to end, embedded, first run (parse, processors, store, 3 rules): {items / full_s:,.0f} items/s, "
-              f"{result.articles / full_s:.1f} new articles/s ({per_article * 1000:.1f} ms per new article; model load {load_s:.1f} s)")  # fmt: skip
-        print(f"end to end, embedded, rules edited and re-run (enrichment cached): {items / warm_s:,.0f} items/s, "
-              f"{warm.articles / warm_s:.1f} articles/s, ratio to first run {full_s / warm_s:.1f}x")  # fmt: skip
+              f"skipping items seen earlier: {items / base_s:,.0f} items/s ({base_s / fetches * 1000:.1f} ms per fetch), "
+              f"ratio {whole_s / base_s:.2f}x", flush=True)  # fmt: skip
+        baseline = None
+        if not args.no_baseline:
+            baseline = end_to_end(settings, rules, "bench", 0)
+            print(
+                describe(
+                    "end to end, baseline (one process, no replay cache)", baseline, items, None
+                ),
+                flush=True,
+            )
+        cache = data / "replay-cache.db"
+        first = end_to_end(settings, rules, "bench", args.workers, cache)
+        print(
+            describe(
+                f"end to end, first run ({args.workers} enrichment workers, empty cache)",
+                first,
+                items,
+                baseline,
+            ),
+            flush=True,
+        )
+        warm = end_to_end(settings, rules, "bench", args.workers, cache)
+        print(
+            describe(
+                "end to end, re-run after a rule edit (parse and enrichment cached)",
+                warm,
+                items,
+                baseline,
+            ),
+            flush=True,
+        )
+        result = first.result
+        per_article = max(0.0, first.wall_s - seen_s) / max(1, result.articles)
+        per_article_warm = max(0.0, warm.wall_s - seen_s) / max(1, warm.result.articles)
         print(f"per fetch whose items were all seen earlier, plus a one-item parse: {per_fetch_month * 1000:.1f} ms; "
               f"per new article: parse {per_item_parse * 1000:.1f} ms, everything {per_article * 1000:.1f} ms "
-              f"(cached enrichment {per_article_warm * 1000:.1f} ms)")  # fmt: skip
+              f"(re-run {per_article_warm * 1000:.1f} ms); model load {load_s:.1f} s")  # fmt: skip
         counts = Counter(a.alert.rule for a in result.alerts)
-        print(f"would-be alerts: {dict(sorted(counts.items()))} over {result.articles} articles; identical on the re-run: "
-              f"{sorted(a.alert.alert_id for a in result.alerts) == sorted(a.alert.alert_id for a in warm.alerts)}")  # fmt: skip
+        same = [
+            sorted(a.alert.alert_id for a in r.result.alerts)
+            for r in (first, warm, *([baseline] if baseline else []))
+        ]
+        print(f"would-be alerts: {dict(sorted(counts.items()))} over {result.articles} articles; identical in every run: "
+              f"{all(x == same[0] for x in same)}")  # fmt: skip
         if args.es:
-            es_s, es_result = end_to_end(
-                settings.model_copy(update={"store": args.es}), rules, processor, "bench-es", cache
+            es = end_to_end(
+                settings.model_copy(update={"store": args.es}),
+                rules,
+                "bench-es",
+                args.workers,
+                cache,
             )
-            print(f"end to end, Elasticsearch replay index, enrichment cached: {items / es_s:,.0f} items/s "
-                  f"({es_result.articles} articles), ratio to the embedded store {warm_s / es_s:.2f}")  # fmt: skip
+            print(f"end to end, Elasticsearch replay index, cached: {items / es.wall_s:,.0f} items/s "
+                  f"({es.result.articles} articles), ratio to the embedded store {warm.wall_s / es.wall_s:.2f}")  # fmt: skip
         if args.kafka:
             k_s, k_n = kafka_replay(settings, args.kafka, data)
             print(
@@ -221,13 +383,16 @@ def main() -> None:
             )
         month_fetches = args.feeds * args.bodies_per_day * 30
         month_articles = args.feeds * args.articles_per_day * 30
-        for label, cost in (
-            ("first backtest", per_article),
-            ("re-run after a rule edit", per_article_warm),
+        for label, cost, fetch_cost, load in (
+            ("first backtest", per_article, per_fetch_month, load_s),
+            ("re-run after a rule edit", per_article_warm, seen_s / fetches, 0.0),
         ):
-            month_s = load_s + month_fetches * per_fetch_month + month_articles * cost
+            month_s = load + month_fetches * fetch_cost + month_articles * cost
             print(f"a month of {args.feeds} feeds ({month_fetches:,.0f} changed bodies, {month_articles:,.0f} new articles), "
-                  f"{label}: ~{month_s:.0f} s = {month_s / 60:.1f} min (target < 5 min: {'met' if month_s < 300 else 'NOT met'})")  # fmt: skip
+                  f"{label}, estimated: ~{month_s:.0f} s = {month_s / 60:.1f} min (target < 5 min: {'met' if month_s < 300 else 'NOT met'})")  # fmt: skip
+        if args.month:
+            month(args, settings, data, rules)
+    print(f"load at end: {os.getloadavg()[0]:.1f} (1 min)")
 
 
 if __name__ == "__main__":
