@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import os
+import signal
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
@@ -284,6 +286,7 @@ def _replay(
 
         cache = ReplayCache(app.settings.data_dir / rp.REPLAYS_DIR / CACHE_FILE)
     sink = rp.ReplaySink(target, enricher, backtester, cache)
+    previous = _sigterm_interrupts()
     try:
         with archive.progress_bar(app, f"replaying {name}") as (progress, task):
             if kafka:
@@ -317,10 +320,24 @@ def _replay(
         fail(ctx, str(exc))
         raise
     finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
         sink.close()
         target.close()
         if cache is not None:
             cache.close()
+
+
+def _sigterm_interrupts() -> Any:
+    """Make SIGTERM raise KeyboardInterrupt (main thread only), so `kill PID` also stops the
+    replay's workers through `ReplaySink.close`; returns the handler to restore, or None."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def interrupt(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    return signal.signal(signal.SIGTERM, interrupt)
 
 
 def default_workers() -> int:

@@ -12,7 +12,8 @@ starts on the first batch, so a replay served entirely from the cache never load
 
 Shutdown: workers ignore SIGINT (a terminal's Ctrl-C reaches the whole process group), so only
 the parent reacts; `close` cancels batches not yet started, waits for those running (one batch,
-about a second) and the workers exit. A worker that dies breaks the pool: the next result raises
+about a second) and the workers exit. The CLI turns SIGTERM into the same path, and a worker
+whose parent was killed outright notices within a second and exits. A worker that dies breaks the pool: the next result raises
 `ReplayWorkerError` and the replay stops. Nothing is lost either way: a replay writes only its
 own store, which the next run of the same name rebuilds from the archive.
 """
@@ -21,7 +22,10 @@ from __future__ import annotations
 
 import importlib.util
 import multiprocessing
+import os
 import signal
+import threading
+import time
 from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -139,11 +143,19 @@ class InlineEnricher:
 _WORKER: Processor | None = None
 
 
-def _init_worker(spec: ProcessorSpec) -> None:
-    """Worker start: leave Ctrl-C to the parent, load the processors once."""
+def _init_worker(spec: ProcessorSpec, parent: int) -> None:
+    """Worker start: leave Ctrl-C to the parent, exit if the parent vanishes, load the processors once."""
     global _WORKER
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
     _WORKER = spec.build()
+
+
+def _exit_with_parent(parent: int) -> None:
+    """A parent killed outright (SIGKILL, OOM) never shuts the pool down: leave, do not linger."""
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(1)
 
 
 def _enrich_in_worker(articles: Sequence[Article]) -> list[str]:
@@ -168,7 +180,7 @@ class PoolEnricher(InlineEnricher):
                 self.workers,
                 mp_context=multiprocessing.get_context("spawn"),
                 initializer=_init_worker,
-                initargs=(self.spec,),
+                initargs=(self.spec, os.getpid()),
             )
         try:
             return self._pool.submit(_enrich_in_worker, list(articles))

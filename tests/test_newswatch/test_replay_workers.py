@@ -194,7 +194,15 @@ def children_of(pid: int) -> list[int]:
 
 
 @needs_wsj
-def test_ctrl_c_during_a_replay_ends_every_worker(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "how",
+    [
+        pytest.param("group", id="ctrl-c-to-the-terminal-group"),
+        pytest.param(signal.SIGTERM, id="sigterm-to-the-parent"),
+        pytest.param(signal.SIGKILL, id="parent-killed-outright"),
+    ],
+)
+def test_stopping_a_replay_ends_every_worker(tmp_path: Path, how: object) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSWATCH_")}
     env.update(NEWSWATCH_DATA_DIR=str(tmp_path), COLUMNS="200")
     cli = [sys.executable, "-c", LAUNCH]
@@ -210,9 +218,13 @@ def test_ctrl_c_during_a_replay_ends_every_worker(tmp_path: Path) -> None:
         workers = [c for c in children_of(proc.pid) if "spawn_main" in _cmdline(c)]
     assert len(workers) == 2, "the replay never started its two workers"
     time.sleep(3)  # workers loading or enriching
-    proc.send_signal(signal.SIGINT)
-    for pid in workers:  # a terminal sends SIGINT to the whole group: the workers must ignore it
-        os.kill(pid, signal.SIGINT)
+    if (
+        how == "group"
+    ):  # a terminal sends SIGINT to the whole group: the workers leave it to the parent
+        for pid in [proc.pid, *workers]:
+            os.kill(pid, signal.SIGINT)
+    else:  # a service manager, `kill PID` or the OOM killer signals the parent alone
+        proc.send_signal(how)  # type: ignore[arg-type]
     proc.communicate(timeout=120)
     assert proc.returncode != 0  # interrupted, not finished
     deadline = time.monotonic() + 30
