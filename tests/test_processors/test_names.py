@@ -7,9 +7,9 @@ import pytest
 from processors.names import (
     acronym_definitions,
     initials_match,
+    is_bare_acronym,
     is_place_not_person,
     is_sentence,
-    is_bare_acronym,
     looks_like_person,
     refine_mentions,
     split_list,
