@@ -417,20 +417,9 @@ def _time_workers(settings: Settings, workers: int, articles: int, warmup: int) 
 
 
 def _wait_stable(bus: KafkaBus, group: str, members: int, timeout_s: float = 300) -> None:
-    """Wait until `group` is Stable with `members` members, each with partitions assigned."""
-    from kafka import KafkaAdminClient  # type: ignore[import-untyped]
-
-    admin = bus.open_client(KafkaAdminClient, "bench-admin")
-    deadline = time.monotonic() + timeout_s
-    try:
-        while time.monotonic() < deadline:
-            info = admin.describe_groups([group]).get(group, {})
-            if info.get("group_state") == "Stable" and len(info.get("members", [])) == members:
-                return
-            time.sleep(0.5)
-    finally:
-        admin.close()
-    sys.exit(f"group {group} did not settle with {members} member(s) in {timeout_s:.0f} s")
+    """Wait until `group` is Stable with `members` members, or stop the bench saying so."""
+    if not bus.wait_for_group(group, members, timeout_s):
+        sys.exit(f"group {group} did not settle with {members} member(s) in {timeout_s:.0f} s")
 
 
 def _count_enriched(counter: Consumer, wanted: set[str], timeout_s: float) -> int:

@@ -15,6 +15,7 @@ kafka-python errors are translated into `BusUnavailableError` here and nowhere e
 from __future__ import annotations
 
 import logging
+import time
 import warnings
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
@@ -170,6 +171,23 @@ class KafkaBus:
         The caller closes it; if it cannot connect, the error names the address and what to check.
         """
         return self._errors.connect(f"connecting for {purpose}", client_class, **self._config(purpose))
+
+    def wait_for_group(self, group: str, members: int, timeout_s: float) -> bool:
+        """Wait until consumer `group` is Stable with exactly `members` members; False on timeout.
+
+        For benchmarks and tests that must not start the clock (or assert) mid-rebalance.
+        """
+        admin = self.open_client(KafkaAdminClient, "group-wait")
+        deadline = time.monotonic() + timeout_s
+        try:
+            while time.monotonic() < deadline:
+                info = admin.describe_groups([group]).get(group, {})
+                if info.get("group_state") == "Stable" and len(info.get("members", [])) == members:
+                    return True
+                time.sleep(0.5)
+        finally:
+            admin.close()
+        return False
 
     def _get_producer(self) -> KafkaProducer:
         if self._producer is None:

@@ -35,22 +35,6 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
-def _wait_for_members(bootstrap: str, group: str, members: int, timeout_s: float) -> None:
-    from kafka import KafkaAdminClient  # type: ignore[import-untyped]  # after kafka_bus: its import quiets a warning
-
-    admin = KafkaBus([bootstrap], KafkaSettings()).open_client(KafkaAdminClient, "test-admin")
-    try:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            info = admin.describe_groups([group]).get(group, {})
-            if info.get("group_state") == "Stable" and len(info.get("members", [])) == members:
-                return
-            time.sleep(0.5)
-    finally:
-        admin.close()
-    raise AssertionError(f"group {group} never had {members} stable members")
-
-
 def test_sigterm_to_the_parent_stops_every_worker_cleanly(
     kafka_bootstrap: str, unique_name: str, tmp_path: Path
 ) -> None:
@@ -62,7 +46,8 @@ def test_sigterm_to_the_parent_stops_every_worker_cleanly(
     proc = subprocess.Popen([sys.executable, "-m", "newswatch", "process", "--workers", "2"], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        _wait_for_members(kafka_bootstrap, f"{unique_name}.processors", 2, timeout_s=240)
+        bus = KafkaBus([kafka_bootstrap], KafkaSettings())
+        assert bus.wait_for_group(f"{unique_name}.processors", 2, timeout_s=240), "2 workers never formed a stable group"
         workers = _children(proc.pid)
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=120)
