@@ -187,7 +187,7 @@ def test_refresh_interval_reaches_the_live_write_index_and_later_ones(
     first = es_store_factory()
     first.setup()
     index = first_index_name(first.settings.index_prefix)
-    assert _refresh_interval(first, index) == "1s"
+    assert _refresh_interval(first, index) == "500ms"
 
     restarted = ElasticStore(
         first.url, first.settings.model_copy(update={"refresh_interval": "250ms"})
