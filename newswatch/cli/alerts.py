@@ -25,6 +25,7 @@ from sinks.alerts import (
     QueryError,
     compile_query,
     load_rules,
+    mask_url,
     match_alert,
     parse_query,
     read_document,
@@ -72,7 +73,11 @@ def list_rules(ctx: typer.Context) -> None:
             if n
         ]
         table.add_row(
-            Text(r.name), r.type, Text(r.query), Text(", ".join(r.channels)), Text("; ".join(notes))
+            Text(r.name),
+            r.type,
+            Text(r.query),
+            Text(", ".join(mask_url(c) if "://" in c else c for c in r.channels)),
+            Text("; ".join(notes)),
         )
     app_.console.print(table)
     for problem in book.problems:

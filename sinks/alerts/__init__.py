@@ -9,14 +9,16 @@ matcher.py    one Aho-Corasick automaton over all rules' terms picks candidate r
 highlight.py  matched terms and snippets for a rule that matched
 aggregate.py  frequency, spike, new_term and flatline over event time
 state.py      SQLite memory: claimed (rule, article), windows, throttles, outbox
+masking.py    ${NAME} secrets, masked in our logs and the sending libraries' logs
 delivery.py   silence / throttle / digest, then apprise or JSON webhook sends
 service.py    AlertEngine, the stage handler and `alert_runner(settings, bus)`
 """
 
-from sinks.alerts.delivery import DeliveryReport, Notifier, Secrets, mask_url
+from sinks.alerts.delivery import DeliveryReport, Notifier
 from sinks.alerts.document import ArticleView
 from sinks.alerts.es import to_elasticsearch
 from sinks.alerts.highlight import Highlight
+from sinks.alerts.masking import Secrets, mask_url
 from sinks.alerts.matcher import CompiledQuery, Matcher, compile_query
 from sinks.alerts.query import ParsedQuery, QueryError, parse_query
 from sinks.alerts.record import AlertRecord

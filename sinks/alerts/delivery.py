@@ -13,69 +13,22 @@ from __future__ import annotations
 import json
 import logging
 import math
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import apprise
 import httpx
 
 from newswatch import ConfigError, metrics, utcnow
+from sinks.alerts.masking import Secrets, mask_url
 from sinks.alerts.record import AlertRecord
 from sinks.alerts.rules import ChannelSpec, Rule
 from sinks.alerts.state import AlertState, OutboxItem
 
 log = logging.getLogger("newswatch.alerts.delivery")
 MAX_ATTEMPTS = 6
-_PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-MASK = "**********"
-
-
-class Secrets:
-    """`${NAME}` lookups: the environment wins over the secrets file (KEY=value lines)."""
-
-    def __init__(self, env: Mapping[str, str], file: Path | None = None) -> None:
-        self._values: dict[str, str] = {}
-        if file is not None and file.exists():
-            for line in file.read_text(encoding="utf-8").splitlines():
-                name, sep, value = line.strip().partition("=")
-                if sep and not name.startswith("#"):
-                    self._values[name.strip()] = value.strip().strip("'\"")
-        self._values.update(env)
-        self._used: set[str] = set()
-
-    def expand(self, template: str, channel: str) -> str:
-        """Fill placeholders; raises ConfigError naming the missing variable (never its value)."""
-
-        def fill(found: re.Match[str]) -> str:
-            name = found.group(1)
-            if name not in self._values:
-                raise ConfigError(
-                    f"channel {channel!r} needs ${{{name}}}: set the environment variable or add it to the secrets file"
-                )
-            self._used.add(self._values[name])
-            return self._values[name]
-
-        return _PLACEHOLDER.sub(fill, template)
-
-    def mask(self, message: str) -> str:
-        """`message` with every secret value that was ever expanded replaced by asterisks."""
-        for value in sorted(self._used, key=len, reverse=True):
-            if len(value) >= 4:
-                message = message.replace(value, MASK)
-        return message
-
-
-def mask_url(url: str) -> str:
-    """scheme://host/… with credentials, path and query hidden, for display."""
-    found = re.match(r"^([a-z0-9+.-]+)://(?:[^@/]*@)?([^/?#]*)", url, re.IGNORECASE)
-    if not found:
-        return MASK
-    host = found.group(2) if not _PLACEHOLDER.search(found.group(2)) else "…"
-    return f"{found.group(1)}://{host}/{MASK}"
 
 
 Sender = Callable[[str, ChannelSpec, list[AlertRecord]], None]
@@ -124,7 +77,10 @@ class Notifier:
         if period is not None:
             step = period.total_seconds()
             due = math.floor(due / step) * step + step
-        payload = alert.model_copy(update={"channels": rule.channels}).model_dump_json()
+        # Channel names as displayed: an inline apprise URL may hold a token, and this payload
+        # travels to the other channels and, via news.alerts, into the alerts index.
+        shown = tuple(_name(c) for c in rule.channels)
+        payload = alert.model_copy(update={"channels": shown}).model_dump_json()
         for channel in rule.channels:
             grp = (
                 f"digest:{rule.name}:{channel}:{due:.0f}"
@@ -132,7 +88,7 @@ class Notifier:
                 else f"alert:{alert.alert_id}:{channel}"
             )
             self.state.enqueue(rule.name, channel, grp, due, payload)
-        return alert.model_copy(update={"channels": rule.channels})
+        return alert.model_copy(update={"channels": shown})
 
     def _suppressed(self, rule: Rule, alert: AlertRecord, now: datetime, live: bool) -> str:
         if not live or not alert.live:

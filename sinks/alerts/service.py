@@ -36,9 +36,10 @@ from newswatch import (
     utcnow,
 )
 from sinks.alerts.aggregate import Aggregator, event_time, group_keys
-from sinks.alerts.delivery import DeliveryReport, Notifier, Secrets
+from sinks.alerts.delivery import DeliveryReport, Notifier
 from sinks.alerts.document import ArticleView
 from sinks.alerts.highlight import highlights
+from sinks.alerts.masking import Secrets
 from sinks.alerts.matcher import Matcher
 from sinks.alerts.record import AlertRecord, alert_id, article_fields
 from sinks.alerts.rules import LoadedRule, RuleBook, load_rules

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import socket
+import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -152,10 +153,89 @@ def test_failed_webhook_is_retried_later_and_the_error_is_masked(
     engine = engine_for(tmp_path, doc, clock, env={"KEY": SECRET})
     engine.process([seed_article()])
     assert engine.state.outbox_counts() == {"pending": 1}
+    assert outbox_errors(tmp_path) == ["RuntimeError: webhook answered HTTP 503"]
     clock.now += timedelta(minutes=5)
     report = engine.flush()
     assert report.sent == 1 and engine.state.outbox_counts() == {"sent": 1}
     assert len(httpserver.log) == 2
+    assert httpserver.log[1][0].args["k"] == SECRET  # the secret is sent, just never shown
+    engine.close()
+
+
+def outbox_errors(tmp_path: Path) -> list[str]:
+    with sqlite3.connect(tmp_path / "alerts.db") as conn:
+        return [e for (e,) in conn.execute("SELECT error FROM outbox ORDER BY id")]
+
+
+def _refused_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])  # closed again: connecting is refused
+
+
+def test_secrets_never_reach_any_log_even_at_debug_level(
+    tmp_path: Path, httpserver: HTTPServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """apprise logs a channel's filled-in URL at debug level, httpx a request's URL at info."""
+    httpserver.expect_request("/hook").respond_with_data("ok")
+    dead = _refused_port()
+    doc = {
+        "channels": {
+            "hook": {"type": "webhook", "url": httpserver.url_for("/hook") + "?k=${TOKEN}"},
+            "json": {"url": f"json://127.0.0.1:{dead}/hooks/${{TOKEN}}"},
+            "mail": {
+                "url": f"mailto://desk:${{SMTP_PASSWORD}}@127.0.0.1:{dead}?from=a@newswatch.example&to=b@newswatch.example"
+            },
+        },
+        "rules": [
+            {
+                "name": "r",
+                "query": "putin",
+                "channels": ["hook", "json", "mail", f"json://127.0.0.1:{dead}/inline/${{TOKEN}}"],
+            }
+        ],
+    }
+    caplog.set_level(logging.DEBUG)
+    engine = engine_for(
+        tmp_path, doc, Clock(), env={"TOKEN": SECRET, "SMTP_PASSWORD": SECRET + "2"}
+    )
+    alerts = engine.process([seed_article()])
+    assert engine.state.outbox_counts() == {"sent": 1, "pending": 3}
+    # Every record in this process except werkzeug's: that is the receiving test server's own log.
+    ours = [r for r in caplog.records if r.name != "werkzeug"]
+    assert {"apprise", "httpx", "urllib3.connectionpool"} <= {r.name for r in ours}
+    assert not [
+        r.getMessage() for r in ours if SECRET in r.getMessage() or SECRET in (r.exc_text or "")
+    ]
+    assert not [e for e in outbox_errors(tmp_path) if SECRET in e]
+    assert alerts[0].channels[3] == f"json://127.0.0.1:{dead}/**********"
+    assert SECRET not in alerts[0].model_dump_json()
+    engine.close()
+
+
+def test_secrets_file_fills_placeholders_and_the_environment_wins(
+    tmp_path: Path, httpserver: HTTPServer
+) -> None:
+    httpserver.expect_request("/hook").respond_with_data("ok")
+    (tmp_path / "alerts-secrets.env").write_text(
+        f"# desk secrets\nTOKEN='{SECRET}'\nPATH_PART=from-file\n", encoding="utf-8"
+    )
+    doc = {
+        "secrets_file": "alerts-secrets.env",
+        "channels": {
+            "hook": {
+                "type": "webhook",
+                "url": httpserver.url_for("/hook") + "?p=${PATH_PART}",
+                "headers": {"Authorization": "Bearer ${TOKEN}"},
+            }
+        },
+        "rules": [{"name": "r", "query": "putin", "channels": ["hook"]}],
+    }
+    engine = engine_for(tmp_path, doc, Clock(), env={"PATH_PART": "from-env"})
+    engine.process([seed_article()])
+    request = httpserver.log[0][0]
+    assert request.headers["Authorization"] == f"Bearer {SECRET}"
+    assert request.args["p"] == "from-env"
     engine.close()
 
 
