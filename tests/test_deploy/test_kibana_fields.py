@@ -1,9 +1,9 @@
 """Kibana saved objects against the real index: every field they use exists with the right type.
 
 The articles index is built by the pipeline's own sink (ElasticStore, unique prefix) from the seed
-feed, parsed by the collector and enriched by the processor; the alerts index is created from
-deploy/kibana/alerts-index.json and holds AlertRecords made by the alert engine from the seed
-rules. Then `GET <index>/_field_caps?fields=*`, the call Kibana makes, is checked against every
+feed, parsed by the collector and enriched by the processor; the alerts index is created by the
+sink's ElasticAlertIndex (the mapping deploy/kibana/alerts-index.json is generated from) and holds
+AlertRecords made by the alert engine from the seed rules. Then `GET <index>/_field_caps?fields=*`, the call Kibana makes, is checked against every
 field use of the saved objects. A renamed or retyped field in the mapping must fail the check.
 """
 
