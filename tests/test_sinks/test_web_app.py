@@ -6,7 +6,11 @@ No browser here (see test_web_browser.py); httpx talks to the server on 127.0.0.
 from __future__ import annotations
 
 import json
+import os
+import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -109,3 +113,54 @@ def test_alerts_on_the_bus_reach_the_page(served: tuple[httpx.Client, EmbeddedSt
     bus.flush()
     (event,) = read_events(client, 1, params={"alerts_after": "1"})
     assert event["event"] == "alert" and json.loads(event["data"])["rule"] == "s400"
+
+
+@pytest.mark.parametrize("store_kind", ["embedded", "elasticsearch"])
+def test_newswatch_web_serves_the_configured_store(tmp_path: Path, request: pytest.FixtureRequest,
+                                                    store_kind: str) -> None:
+    """`newswatch web` as a user starts it: the configured store's articles and the bus's alerts."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSWATCH_")}
+    env.update(NEWSWATCH_DATA_DIR=str(tmp_path), NEWSWATCH_BUS="embedded")
+    if store_kind == "embedded":
+        store = EmbeddedStore(tmp_path / "store.db")
+    else:
+        store = request.getfixturevalue("es_store")
+        env.update(NEWSWATCH_STORE=store.url, NEWSWATCH_ELASTIC__INDEX_PREFIX=store.settings.index_prefix)
+    store.setup()
+    store.write([make_article(1, "Served by the command")])
+    if isinstance(store, EmbeddedStore):
+        store.close()
+    else:
+        store.refresh()
+    bus = EmbeddedBus(tmp_path / "bus.db")
+    bus.ensure_topics(TopicSpec(name) for name in topics.ALL_TOPICS)
+    bus.produce(topics.ALERTS, "a1", json.dumps({"alert_id": "a1", "rule": "putin-defence"}).encode())
+    bus.flush()
+    bus.close()
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "newswatch", "web", "--port", str(port)], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
+            deadline = time.monotonic() + 120
+            while True:
+                try:
+                    client.get("/healthz").raise_for_status()
+                    break
+                except httpx.TransportError:
+                    assert proc.poll() is None and time.monotonic() < deadline, proc.stdout.read()  # type: ignore[union-attr]
+                    time.sleep(0.2)
+            assert "newswatch live" in client.get("/").text
+            assert [a["title"] for a in client.get("/api/recent").json()["articles"]] == ["Served by the command"]
+            found = client.get("/api/search", params={"q": 'title:"served by"'}).json()["articles"]
+            assert [a["title"] for a in found] == ["Served by the command"]
+            while not (alerts := client.get("/api/alerts").json()["alerts"]) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert [a["rule"] for a in alerts] == ["putin-defence"]
+    finally:
+        proc.send_signal(signal.SIGINT)
+        output, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 0, output
+    assert f"http://127.0.0.1:{port}/" in output
