@@ -197,7 +197,14 @@ class Collector:
         ctype = next((v for k, v in fetched.headers.items() if k.lower() == "content-type"), "")
         try:
             for doc in fetched.documents:
-                self.archive.add(spec.url, doc.body, now, outlet=spec.outlet, content_type=ctype, source=doc.source)
+                self.archive.add(
+                    spec.url,
+                    doc.body,
+                    now,
+                    outlet=spec.outlet,
+                    content_type=ctype,
+                    source=doc.source,
+                )
         except Exception as exc:  # noqa: BLE001 - the archive is a copy; publishing comes first
             log.warning("archiving a feed body failed: %s", exc, extra={"feed_url": spec.url})
 
@@ -342,7 +349,12 @@ class Collector:
                 for s in self.state.all()
             ]
         return [
-            feed_status(spec, self.state.get(spec.url), self.settings.schedule, self.volume_signal(spec.url, now))
+            feed_status(
+                spec,
+                self.state.get(spec.url),
+                self.settings.schedule,
+                self.volume_signal(spec.url, now),
+            )
             for spec in feeds
         ]
 

@@ -27,7 +27,14 @@ from newswatch.schema import (
     TopicLabel,
     utcnow,
 )
-from newswatch.settings import ElasticSettings, FetchSettings, KafkaSettings, ScheduleSettings, Settings, load_settings
+from newswatch.settings import (
+    ElasticSettings,
+    FetchSettings,
+    KafkaSettings,
+    ScheduleSettings,
+    Settings,
+    load_settings,
+)
 from newswatch.store import Rejection, SearchHit, SearchQuery, Store
 
 __all__ = [

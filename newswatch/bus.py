@@ -74,7 +74,9 @@ class Bus(Protocol):
         """Create missing topics (idempotent)."""
         ...
 
-    def produce(self, topic: str, key: str | None, value: bytes, timestamp_ms: int | None = None) -> None:
+    def produce(
+        self, topic: str, key: str | None, value: bytes, timestamp_ms: int | None = None
+    ) -> None:
         """Queue one record; durable only after `flush` returns."""
         ...
 
@@ -119,7 +121,9 @@ def _connect(path: Path) -> sqlite3.Connection:
 
 
 def _end_offset(conn: sqlite3.Connection, topic: str) -> int:
-    row = conn.execute("SELECT COALESCE(MAX(offset) + 1, 0) FROM messages WHERE topic=?", (topic,)).fetchone()
+    row = conn.execute(
+        "SELECT COALESCE(MAX(offset) + 1, 0) FROM messages WHERE topic=?", (topic,)
+    ).fetchone()
     return int(row[0])
 
 
@@ -148,7 +152,9 @@ class EmbeddedBus:
                     (spec.name, spec.retention_ms),
                 )
 
-    def produce(self, topic: str, key: str | None, value: bytes, timestamp_ms: int | None = None) -> None:
+    def produce(
+        self, topic: str, key: str | None, value: bytes, timestamp_ms: int | None = None
+    ) -> None:
         with self._lock:
             self._pending.append((topic, key, value, timestamp_ms or _now_ms()))
 
@@ -192,17 +198,25 @@ class EmbeddedBus:
     def purge_older_than(self, topic: str, cutoff_ms: int) -> int:
         """Retention: delete records older than `cutoff_ms`; returns how many went."""
         with self._lock:
-            cur = self._conn.execute("DELETE FROM messages WHERE topic=? AND ts < ?", (topic, cutoff_ms))
+            cur = self._conn.execute(
+                "DELETE FROM messages WHERE topic=? AND ts < ?", (topic, cutoff_ms)
+            )
             return cur.rowcount
 
     def topic_stats(self, since_ms: int) -> dict[str, tuple[int, int]]:
         """topic -> (records kept, records produced since `since_ms`): status throughput and size."""
         with self._lock:
-            kept = dict(self._conn.execute("SELECT topic, COUNT(*) FROM messages GROUP BY topic").fetchall())
-            recent = dict(
-                self._conn.execute("SELECT topic, COUNT(*) FROM messages WHERE ts >= ? GROUP BY topic", (since_ms,)).fetchall()
+            kept = dict(
+                self._conn.execute("SELECT topic, COUNT(*) FROM messages GROUP BY topic").fetchall()
             )
-        return {str(t): (int(kept.get(t, 0)), int(recent.get(t, 0))) for t in set(kept) | set(recent)}
+            recent = dict(
+                self._conn.execute(
+                    "SELECT topic, COUNT(*) FROM messages WHERE ts >= ? GROUP BY topic", (since_ms,)
+                ).fetchall()
+            )
+        return {
+            str(t): (int(kept.get(t, 0)), int(recent.get(t, 0))) for t in set(kept) | set(recent)
+        }
 
     def group_lags(self) -> dict[str, int]:
         """Consumer group -> records not yet committed on the topics it has committed on."""
@@ -210,7 +224,9 @@ class EmbeddedBus:
             rows = self._conn.execute("SELECT grp, topic, offset FROM offsets").fetchall()
             lags: dict[str, int] = {}
             for grp, topic, offset in rows:
-                lags[str(grp)] = lags.get(str(grp), 0) + max(0, _end_offset(self._conn, topic) - int(offset))
+                lags[str(grp)] = lags.get(str(grp), 0) + max(
+                    0, _end_offset(self._conn, topic) - int(offset)
+                )
         return lags
 
     def checkpoint(self) -> None:
@@ -225,7 +241,11 @@ class EmbeddedBus:
 
 def sqlite_disk_bytes(path: Path) -> int:
     """Bytes a SQLite database takes on disk, its -wal and -shm files included."""
-    return sum(p.stat().st_size for p in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")) if p.exists())
+    return sum(
+        p.stat().st_size
+        for p in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm"))
+        if p.exists()
+    )
 
 
 class EmbeddedConsumer:
@@ -251,7 +271,8 @@ class EmbeddedConsumer:
     def _initial_position(self, topic: str, start: StartAt, from_ts: int | None) -> int:
         if from_timestamp := from_ts:
             row = self._conn.execute(
-                "SELECT MIN(offset) FROM messages WHERE topic=? AND ts >= ?", (topic, from_timestamp)
+                "SELECT MIN(offset) FROM messages WHERE topic=? AND ts >= ?",
+                (topic, from_timestamp),
             ).fetchone()
             return int(row[0]) if row[0] is not None else _end_offset(self._conn, topic)
         if start == "latest":
@@ -272,7 +293,9 @@ class EmbeddedConsumer:
                     (topic, self._position[topic], max_records - len(records)),
                 ).fetchall()
                 for offset, key, value, ts in rows:
-                    records.append(Record(topic, 0, int(offset), key, zlib.decompress(value), int(ts)))
+                    records.append(
+                        Record(topic, 0, int(offset), key, zlib.decompress(value), int(ts))
+                    )
                 if rows:
                     self._position[topic] = int(rows[-1][0]) + 1
                 if len(records) >= max_records:
@@ -301,7 +324,9 @@ class EmbeddedConsumer:
             self._position[topic] = self._committed(topic) or 0
 
     def lag(self) -> int:
-        return sum(max(0, _end_offset(self._conn, t) - (self._committed(t) or 0)) for t in self.topics)
+        return sum(
+            max(0, _end_offset(self._conn, t) - (self._committed(t) or 0)) for t in self.topics
+        )
 
     def close(self) -> None:
         self._conn.close()

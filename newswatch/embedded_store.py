@@ -52,7 +52,9 @@ class EmbeddedStore:
     def __init__(self, path: Path) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._conn = sqlite3.connect(path, timeout=30.0, isolation_level=None, check_same_thread=False)
+        self._conn = sqlite3.connect(
+            path, timeout=30.0, isolation_level=None, check_same_thread=False
+        )
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._lock = threading.Lock()
 
@@ -109,10 +111,19 @@ class EmbeddedStore:
         self._delete_ids([aid])
         cur = self._conn.execute(
             "INSERT INTO articles VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (aid, art.url, art.title, art.outlet, art.language, art.published_at.isoformat(), art.model_dump_json()),
+            (
+                aid,
+                art.url,
+                art.title,
+                art.outlet,
+                art.language,
+                art.published_at.isoformat(),
+                art.model_dump_json(),
+            ),
         )
         self._conn.executemany(
-            "INSERT OR IGNORE INTO article_topics VALUES (?, ?)", [(aid, t.label) for t in art.topics]
+            "INSERT OR IGNORE INTO article_topics VALUES (?, ?)",
+            [(aid, t.label) for t in art.topics],
         )
         self._conn.executemany(
             "INSERT OR IGNORE INTO article_entities VALUES (?, ?, ?)",
@@ -136,7 +147,9 @@ class EmbeddedStore:
             where.append("a.article_id IN (SELECT article_id FROM article_topics WHERE topic=?)")
             params.append(topic)
         for name in query.entities:
-            where.append("a.article_id IN (SELECT article_id FROM article_entities WHERE canonical=?)")
+            where.append(
+                "a.article_id IN (SELECT article_id FROM article_entities WHERE canonical=?)"
+            )
             params.append(name)
         if query.outlets:
             where.append(f"a.outlet IN ({','.join('?' * len(query.outlets))})")
@@ -150,7 +163,11 @@ class EmbeddedStore:
         if query.until:
             where.append("a.published_at < ?")
             params.append(query.until.isoformat())
-        sql = select + (" WHERE " + " AND ".join(where) if where else "") + f" ORDER BY {order} LIMIT ?"
+        sql = (
+            select
+            + (" WHERE " + " AND ".join(where) if where else "")
+            + f" ORDER BY {order} LIMIT ?"
+        )
         params.append(query.limit)
         with self._lock:
             rows = self._conn.execute(sql, params).fetchall()
@@ -159,15 +176,22 @@ class EmbeddedStore:
             art = EnrichedArticle.model_validate_json(doc)
             hits.append(
                 SearchHit(
-                    article_id=art.article_id, title=art.title, url=art.url, outlet=art.outlet,
-                    published_at=art.published_at, topics=tuple(art.topic_names), score=float(score),
+                    article_id=art.article_id,
+                    title=art.title,
+                    url=art.url,
+                    outlet=art.outlet,
+                    published_at=art.published_at,
+                    topics=tuple(art.topic_names),
+                    score=float(score),
                 )
             )
         return hits
 
     def get(self, article_id: str) -> EnrichedArticle | None:
         with self._lock:
-            row = self._conn.execute("SELECT doc FROM articles WHERE article_id=?", (article_id,)).fetchone()
+            row = self._conn.execute(
+                "SELECT doc FROM articles WHERE article_id=?", (article_id,)
+            ).fetchone()
         return None if row is None else EnrichedArticle.model_validate_json(row[0])
 
     def count(self) -> int:
@@ -189,9 +213,13 @@ class EmbeddedStore:
         removed = 0
         while True:
             with self._lock:
-                ids = [r[0] for r in self._conn.execute(
-                    "SELECT article_id FROM articles WHERE published_at < ? LIMIT ?", (cutoff.isoformat(), chunk)
-                ).fetchall()]
+                ids = [
+                    r[0]
+                    for r in self._conn.execute(
+                        "SELECT article_id FROM articles WHERE published_at < ? LIMIT ?",
+                        (cutoff.isoformat(), chunk),
+                    ).fetchall()
+                ]
                 if not ids:
                     break
                 self._conn.execute("BEGIN IMMEDIATE")
@@ -210,4 +238,3 @@ class EmbeddedStore:
     def close(self) -> None:
         with self._lock:
             self._conn.close()
-

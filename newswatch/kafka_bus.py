@@ -170,7 +170,9 @@ class KafkaBus:
 
         The caller closes it; if it cannot connect, the error names the address and what to check.
         """
-        return self._errors.connect(f"connecting for {purpose}", client_class, **self._config(purpose))
+        return self._errors.connect(
+            f"connecting for {purpose}", client_class, **self._config(purpose)
+        )
 
     def wait_for_group(self, group: str, members: int, timeout_s: float) -> bool:
         """Wait until consumer `group` is Stable with exactly `members` members; False on timeout.

@@ -19,37 +19,64 @@ from datetime import datetime
 from prometheus_client import Counter, Gauge, Histogram, start_http_server
 
 FEED_FETCHES = Counter(
-    "newswatch_feed_fetches_total", "Feed polls by outcome (new, not-modified, same-body, error kinds).", ["feed", "outcome"]
+    "newswatch_feed_fetches_total",
+    "Feed polls by outcome (new, not-modified, same-body, error kinds).",
+    ["feed", "outcome"],
 )
-ARTICLES = Counter("newswatch_articles_total", "Records handled per stage and outcome.", ["stage", "outcome"])
-DEAD_LETTERS = Counter("newswatch_dead_letters_total", "Records sent to news.dlq.", ["stage", "reason"])
+ARTICLES = Counter(
+    "newswatch_articles_total", "Records handled per stage and outcome.", ["stage", "outcome"]
+)
+DEAD_LETTERS = Counter(
+    "newswatch_dead_letters_total", "Records sent to news.dlq.", ["stage", "reason"]
+)
 BATCH_SECONDS = Histogram(
-    "newswatch_batch_seconds", "Time to handle one batch, per stage.", ["stage"],
+    "newswatch_batch_seconds",
+    "Time to handle one batch, per stage.",
+    ["stage"],
     buckets=(0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
 )
 END_TO_END_SECONDS = Histogram(
-    "newswatch_fetch_to_stage_seconds", "Seconds from an article's fetch to its handling by a stage.", ["stage"],
+    "newswatch_fetch_to_stage_seconds",
+    "Seconds from an article's fetch to its handling by a stage.",
+    ["stage"],
     buckets=(0.1, 0.5, 1, 2, 5, 10, 30, 60, 300, 1800),
 )
-CONSUMER_LAG = Gauge("newswatch_consumer_lag", "Records not yet committed by a consumer group.", ["group"])
-STAGE_RETRIES = Counter("newswatch_stage_retries_total", "Batch retries and store back-offs.", ["stage", "kind"])
-BULK_DOCS = Histogram(
-    "newswatch_sink_bulk_docs", "Documents per store write.", ["store"], buckets=(1, 10, 50, 100, 250, 500, 1000, 5000)
+CONSUMER_LAG = Gauge(
+    "newswatch_consumer_lag", "Records not yet committed by a consumer group.", ["group"]
 )
-ALERTS = Counter("newswatch_alerts_total", "Alerts fired and delivered or failed per channel.", ["rule_type", "channel", "outcome"])
+STAGE_RETRIES = Counter(
+    "newswatch_stage_retries_total", "Batch retries and store back-offs.", ["stage", "kind"]
+)
+BULK_DOCS = Histogram(
+    "newswatch_sink_bulk_docs",
+    "Documents per store write.",
+    ["store"],
+    buckets=(1, 10, 50, 100, 250, 500, 1000, 5000),
+)
+ALERTS = Counter(
+    "newswatch_alerts_total",
+    "Alerts fired and delivered or failed per channel.",
+    ["rule_type", "channel", "outcome"],
+)
 FEED_VOLUME_RATIO = Gauge(
     "newswatch_feed_volume_ratio",
     "Articles in the last 24 h over the median of the previous days' 24 h counts (feed '_all' = whole pipeline).",
     ["feed"],
 )
 FEED_VOLUME_DROP = Gauge(
-    "newswatch_feed_volume_drop", "1 while a feed (or '_all') produces far less than its usual rate, else 0.", ["feed"]
+    "newswatch_feed_volume_drop",
+    "1 while a feed (or '_all') produces far less than its usual rate, else 0.",
+    ["feed"],
 )
 RETENTION_DELETED = Counter(
-    "newswatch_retention_deleted_total", "Items removed by retention, per place (bus topic, store, archive, index).", ["target"]
+    "newswatch_retention_deleted_total",
+    "Items removed by retention, per place (bus topic, store, archive, index).",
+    ["target"],
 )
 MAINTENANCE_SECONDS = Histogram(
-    "newswatch_maintenance_seconds", "Time of one maintenance pass.", buckets=(0.1, 0.5, 1, 5, 10, 30, 60, 300)
+    "newswatch_maintenance_seconds",
+    "Time of one maintenance pass.",
+    buckets=(0.1, 0.5, 1, 5, 10, 30, 60, 300),
 )
 
 

@@ -50,8 +50,14 @@ Handler = Callable[[Sequence[Record]], BatchResult]
 def dead_letter(record: Record, stage: str, error: BaseException, attempts: int = 1) -> DeadLetter:
     """Wrap a failed bus record with where it came from and why it failed."""
     return DeadLetter.build(
-        stage=stage, error=error, payload=record.value, key=record.key, source_topic=record.topic,
-        partition=record.partition, offset=record.offset, attempts=attempts,
+        stage=stage,
+        error=error,
+        payload=record.value,
+        key=record.key,
+        source_topic=record.topic,
+        partition=record.partition,
+        offset=record.offset,
+        attempts=attempts,
     )
 
 
@@ -65,7 +71,9 @@ def decode_batch(
         try:
             good.append((rec, model.model_validate_json(rec.value)))
         except (ValidationError, ValueError, UnicodeDecodeError) as exc:
-            poison = PoisonRecordError(f"not a valid {model.__name__} record: {exc}".splitlines()[0])
+            poison = PoisonRecordError(
+                f"not a valid {model.__name__} record: {exc}".splitlines()[0]
+            )
             dead.append(dead_letter(rec, stage, poison))
     return good, dead
 
@@ -108,7 +116,9 @@ class StageRunner:
         self.stop_event = threading.Event()
         self.lag_report_s = 15.0
 
-    def run(self, *, until_idle: bool = False, idle_timeout_s: float = 1.0, max_idle_s: float = 60.0) -> StageStats:
+    def run(
+        self, *, until_idle: bool = False, idle_timeout_s: float = 1.0, max_idle_s: float = 60.0
+    ) -> StageStats:
         """Loop until `stop_event` is set; with `until_idle`, also stop once nothing is left to read
         (an empty poll and no lag), or after `max_idle_s` of empty polls (e.g. a group that never joins).
 
@@ -143,9 +153,18 @@ class StageRunner:
 
     def _back_off(self, exc: SinkUnavailableError | BusUnavailableError, down_for: float) -> None:
         what = "store" if isinstance(exc, SinkUnavailableError) else "bus"
-        retry_after = exc.retry_after if isinstance(exc, SinkUnavailableError) else self.backoff_s * 4
+        retry_after = (
+            exc.retry_after if isinstance(exc, SinkUnavailableError) else self.backoff_s * 4
+        )
         wait = min(max(retry_after, self.backoff_s), self.max_backoff_s)
-        log.warning("%s: %s unavailable for %.0fs, retrying in %.1fs: %s", self.stage, what, down_for, wait, exc)
+        log.warning(
+            "%s: %s unavailable for %.0fs, retrying in %.1fs: %s",
+            self.stage,
+            what,
+            down_for,
+            wait,
+            exc,
+        )
         self.stats.retries += 1
         metrics.STAGE_RETRIES.labels(self.stage, f"{what}-unavailable").inc()
         self.stop_event.wait(wait)
@@ -161,7 +180,15 @@ class StageRunner:
             self.bus.produce(out.topic, out.key, out.value)
         for dl in result.dead:
             self.bus.produce(DLQ, dl.key, dl.to_bytes())
-            log.error("%s: dead-lettered %s@%s/%s: %s: %s", self.stage, dl.key, dl.source_topic, dl.offset, dl.error_class, dl.message)
+            log.error(
+                "%s: dead-lettered %s@%s/%s: %s: %s",
+                self.stage,
+                dl.key,
+                dl.source_topic,
+                dl.offset,
+                dl.error_class,
+                dl.message,
+            )
         self.bus.flush()
         self.consumer.commit(records)
         self.stats.batches += 1
@@ -197,7 +224,14 @@ class StageRunner:
         self.stats.retries += 1
         metrics.STAGE_RETRIES.labels(self.stage, "handler-error").inc()
         wait = min(self.backoff_s * 2 ** (attempt - 1), self.max_backoff_s)
-        log.warning("%s: attempt %d failed (%s: %s); retrying in %.2fs", self.stage, attempt, type(exc).__name__, exc, wait)
+        log.warning(
+            "%s: attempt %d failed (%s: %s); retrying in %.2fs",
+            self.stage,
+            attempt,
+            type(exc).__name__,
+            exc,
+            wait,
+        )
         self.stop_event.wait(wait)
 
     def _isolate(self, records: Sequence[Record]) -> BatchResult:

@@ -74,7 +74,9 @@ def _embedded_counts(bus: EmbeddedBus, now_ms: int) -> dict[str, tuple[int, int]
     return {t: (hour.get(t, (0, 0))[1], day.get(t, (0, 0))[1]) for t in set(hour) | set(day)}
 
 
-def _kafka_counts_and_lags(bus: Any, groups: list[str], now_ms: int) -> tuple[dict[str, tuple[int, int]], dict[str, int]]:
+def _kafka_counts_and_lags(
+    bus: Any, groups: list[str], now_ms: int
+) -> tuple[dict[str, tuple[int, int]], dict[str, int]]:
     """Per-topic records written in the last hour/day (offsets by time) and per-group lag (admin API)."""
     from kafka import KafkaAdminClient, KafkaConsumer  # type: ignore[import-untyped]
     from kafka.structs import TopicPartition  # type: ignore[import-untyped]
@@ -86,7 +88,11 @@ def _kafka_counts_and_lags(bus: Any, groups: list[str], now_ms: int) -> tuple[di
         consumer.close()
         raise
     try:
-        parts = [TopicPartition(t, p) for t in (RAW, ENRICHED, ALERTS, DLQ) for p in sorted(consumer.partitions_for_topic(t) or ())]
+        parts = [
+            TopicPartition(t, p)
+            for t in (RAW, ENRICHED, ALERTS, DLQ)
+            for p in sorted(consumer.partitions_for_topic(t) or ())
+        ]
         end = consumer.end_offsets(parts)
         counts: dict[str, tuple[int, int]] = {}
         for topic in (RAW, ENRICHED, ALERTS, DLQ):
@@ -94,12 +100,18 @@ def _kafka_counts_and_lags(bus: Any, groups: list[str], now_ms: int) -> tuple[di
             since = []
             for ago in (HOUR_MS, 24 * HOUR_MS):
                 found = consumer.offsets_for_times({tp: now_ms - ago for tp in tps})
-                since.append(sum(end[tp] - (found[tp].offset if found.get(tp) else end[tp]) for tp in tps))
+                since.append(
+                    sum(end[tp] - (found[tp].offset if found.get(tp) else end[tp]) for tp in tps)
+                )
             counts[topic] = (since[0], since[1])
         lags = {}
         for group in groups:
             committed = admin.list_consumer_group_offsets(group)
-            lags[group] = sum(max(0, end.get(tp, 0) - meta.offset) for tp, meta in committed.items() if meta.offset >= 0)
+            lags[group] = sum(
+                max(0, end.get(tp, 0) - meta.offset)
+                for tp, meta in committed.items()
+                if meta.offset >= 0
+            )
         return counts, lags
     finally:
         consumer.close()
@@ -117,7 +129,17 @@ def _stage_rows(settings: Settings, bus: Bus) -> list[StageStatus]:
     for stage, role, reads, writes in STAGES:
         group = groups.get(role) if role else None
         hour_day = counts.get(writes, (0, 0)) if writes else (None, None)
-        rows.append(StageStatus(stage, group, reads, writes, hour_day[0], hour_day[1], lags.get(group) if group else None))
+        rows.append(
+            StageStatus(
+                stage,
+                group,
+                reads,
+                writes,
+                hour_day[0],
+                hour_day[1],
+                lags.get(group) if group else None,
+            )
+        )
         if group:
             metrics.CONSUMER_LAG.labels(stage).set(lags.get(group, 0))
     return rows
@@ -181,13 +203,23 @@ def _judge(report: StatusReport) -> None:
     for feed in report.feeds:
         name = feed.name or feed.url
         if feed.health in ("failing", "parked"):
-            report.problems.append(f"feed {name} {feed.health}: {feed.reason} (`newswatch feeds reset {feed.url}` after a fix)")
+            report.problems.append(
+                f"feed {name} {feed.health}: {feed.reason} (`newswatch feeds reset {feed.url}` after a fix)"
+            )
         elif feed.volume is not None and feed.volume.dropped:
-            report.problems.append(f"feed {name}: {feed.volume.reason}; check the feed still lists new items")
+            report.problems.append(
+                f"feed {name}: {feed.volume.reason}; check the feed still lists new items"
+            )
     if report.pipeline_volume is not None and report.pipeline_volume.dropped:
-        report.problems.append(f"pipeline: {report.pipeline_volume.reason}; check the collector is running")
+        report.problems.append(
+            f"pipeline: {report.pipeline_volume.reason}; check the collector is running"
+        )
     if report.dlq_size:
-        report.problems.append(f"{report.dlq_size} dead letter(s): `newswatch dlq list`, fix, then `newswatch dlq replay`")
+        report.problems.append(
+            f"{report.dlq_size} dead letter(s): `newswatch dlq list`, fix, then `newswatch dlq replay`"
+        )
     for stage in report.stages:
         if stage.lag is not None and stage.lag > LAG_WARNING:
-            report.problems.append(f"{stage.stage} is {stage.lag} records behind: is it running? scale it out?")
+            report.problems.append(
+                f"{stage.stage} is {stage.lag} records behind: is it running? scale it out?"
+            )

@@ -27,17 +27,28 @@ rules:
 
 def _seed_alerts(data_dir: Path) -> list[str]:
     with sqlite3.connect(data_dir / "store.db") as conn:
-        docs = [json.loads(doc) for (doc,) in conn.execute("SELECT doc FROM alerts WHERE rule = 'putin-defence'")]
+        docs = [
+            json.loads(doc)
+            for (doc,) in conn.execute("SELECT doc FROM alerts WHERE rule = 'putin-defence'")
+        ]
     return [d["alert_id"] for d in docs if d["article_id"] == article_id(SEED_URL)]
 
 
 def _newswatch(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSWATCH_")}
     env.update(
-        NEWSWATCH_DATA_DIR=str(data_dir), NEWSWATCH_FEEDS_FILE=str(ROOT / "seeds" / "feeds.toml"),
-        NEWSWATCH_ALERTS_FILE=str(data_dir / "rules.yaml"), COLUMNS="200",
+        NEWSWATCH_DATA_DIR=str(data_dir),
+        NEWSWATCH_FEEDS_FILE=str(ROOT / "seeds" / "feeds.toml"),
+        NEWSWATCH_ALERTS_FILE=str(data_dir / "rules.yaml"),
+        COLUMNS="200",
     )
-    return subprocess.run([sys.executable, "-m", "newswatch", *args], env=env, capture_output=True, text=True, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "newswatch", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +58,9 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.Com
     return data_dir, _newswatch(data_dir, "run", "--once")
 
 
-def test_run_once_indexes_the_seed_feeds(demo: tuple[Path, subprocess.CompletedProcess[str]]) -> None:
+def test_run_once_indexes_the_seed_feeds(
+    demo: tuple[Path, subprocess.CompletedProcess[str]],
+) -> None:
     data_dir, result = demo
     assert result.returncode == 0, result.stderr
     assert "store now holds" in result.stdout
@@ -55,7 +68,9 @@ def test_run_once_indexes_the_seed_feeds(demo: tuple[Path, subprocess.CompletedP
     assert store.count() > 100  # the seed item plus hundreds of real feed items
 
 
-def test_seed_article_topics_and_entities(demo: tuple[Path, subprocess.CompletedProcess[str]]) -> None:
+def test_seed_article_topics_and_entities(
+    demo: tuple[Path, subprocess.CompletedProcess[str]],
+) -> None:
     data_dir, _ = demo
     seed = EmbeddedStore(data_dir / "store.db").get(article_id(SEED_URL))
     assert seed is not None
@@ -68,15 +83,21 @@ def test_seed_article_topics_and_entities(demo: tuple[Path, subprocess.Completed
     assert all(t.evidence for t in seed.topics)  # every label explains itself
 
 
-def test_search_finds_the_seed_by_entity_and_topic(demo: tuple[Path, subprocess.CompletedProcess[str]]) -> None:
+def test_search_finds_the_seed_by_entity_and_topic(
+    demo: tuple[Path, subprocess.CompletedProcess[str]],
+) -> None:
     data_dir, _ = demo
-    result = _newswatch(data_dir, "search", "S-400", "--topic", "defence", "--entity", "Vladimir Putin", "--json")
+    result = _newswatch(
+        data_dir, "search", "S-400", "--topic", "defence", "--entity", "Vladimir Putin", "--json"
+    )
     assert result.returncode == 0, result.stderr
     hits = [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
     assert [h["article_id"] for h in hits] == [article_id(SEED_URL)]
 
 
-def test_second_run_publishes_nothing_new(demo: tuple[Path, subprocess.CompletedProcess[str]]) -> None:
+def test_second_run_publishes_nothing_new(
+    demo: tuple[Path, subprocess.CompletedProcess[str]],
+) -> None:
     data_dir, _ = demo
     before = EmbeddedStore(data_dir / "store.db").count()
     again = _newswatch(data_dir, "run", "--once")
@@ -86,7 +107,9 @@ def test_second_run_publishes_nothing_new(demo: tuple[Path, subprocess.Completed
     assert len(_seed_alerts(data_dir)) == 1
 
 
-def test_seed_rule_fires_exactly_once_for_the_seed_article(demo: tuple[Path, subprocess.CompletedProcess[str]]) -> None:
+def test_seed_rule_fires_exactly_once_for_the_seed_article(
+    demo: tuple[Path, subprocess.CompletedProcess[str]],
+) -> None:
     data_dir, result = demo
     assert len(_seed_alerts(data_dir)) == 1
     listing = _newswatch(data_dir, "alerts", "list")
@@ -94,7 +117,9 @@ def test_seed_rule_fires_exactly_once_for_the_seed_article(demo: tuple[Path, sub
     assert "putin-defence" in listing.stdout
 
 
-def test_status_and_feeds_list_show_every_feed(demo: tuple[Path, subprocess.CompletedProcess[str]]) -> None:
+def test_status_and_feeds_list_show_every_feed(
+    demo: tuple[Path, subprocess.CompletedProcess[str]],
+) -> None:
     data_dir, _ = demo
     status = _newswatch(data_dir, "status")
     assert status.returncode == 0, status.stderr
@@ -108,8 +133,14 @@ def test_status_and_feeds_list_show_every_feed(demo: tuple[Path, subprocess.Comp
 def test_bad_store_setting_gives_an_actionable_error(tmp_path: Path) -> None:
     env_result = subprocess.run(
         [sys.executable, "-m", "newswatch", "search", "x"],
-        env={**os.environ, "NEWSWATCH_DATA_DIR": str(tmp_path), "NEWSWATCH_STORE": "mongodb://nope"},
-        capture_output=True, text=True, timeout=120,
+        env={
+            **os.environ,
+            "NEWSWATCH_DATA_DIR": str(tmp_path),
+            "NEWSWATCH_STORE": "mongodb://nope",
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert env_result.returncode != 0
     assert "NEWSWATCH_STORE" in env_result.stderr and "embedded" in env_result.stderr

@@ -22,11 +22,16 @@ SEED_URL = "https://newswatch.example/seed/india-russia-joint-defence-manufactur
 pytestmark = pytest.mark.e2e
 
 
-def _newswatch(env: dict[str, str], *args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
+def _newswatch(
+    env: dict[str, str], *args: str, timeout: float = 900
+) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("NEWSWATCH_")}
     return subprocess.run(
-        [sys.executable, "-m", "newswatch", *args], env={**clean, **env, "COLUMNS": "200"},
-        capture_output=True, text=True, timeout=timeout,
+        [sys.executable, "-m", "newswatch", *args],
+        env={**clean, **env, "COLUMNS": "200"},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
 
 
@@ -36,7 +41,9 @@ def _count(es: Elasticsearch, prefix: str) -> int:
 
 
 @pytest.fixture
-def production_env(private_kafka: Any, es_url: str, unique_name: str, tmp_path: Path) -> dict[str, str]:
+def production_env(
+    private_kafka: Any, es_url: str, unique_name: str, tmp_path: Path
+) -> dict[str, str]:
     return {
         "NEWSWATCH_BUS": f"kafka://{private_kafka.addresses['kafka']}",
         "NEWSWATCH_STORE": es_url,
@@ -48,7 +55,9 @@ def production_env(private_kafka: Any, es_url: str, unique_name: str, tmp_path: 
     }
 
 
-def test_separate_services_on_kafka_and_elasticsearch(production_env: dict[str, str], es_url: str) -> None:
+def test_separate_services_on_kafka_and_elasticsearch(
+    production_env: dict[str, str], es_url: str
+) -> None:
     env = production_env
     prefix = env["NEWSWATCH_ELASTIC__INDEX_PREFIX"]
     collected = _newswatch(env, "collect", "--once")
@@ -64,7 +73,9 @@ def test_separate_services_on_kafka_and_elasticsearch(production_env: dict[str, 
     assert sunk.returncode == 0, sunk.stderr
     es = Elasticsearch(es_url)
     try:
-        assert _count(es, prefix) == published  # every article, exactly once (ids are deterministic)
+        assert (
+            _count(es, prefix) == published
+        )  # every article, exactly once (ids are deterministic)
         seed = es.get(index=f"{prefix}-articles", id=article_id(SEED_URL))["_source"]
     finally:
         es.close()
@@ -73,7 +84,9 @@ def test_separate_services_on_kafka_and_elasticsearch(production_env: dict[str, 
 
     found = _newswatch(env, "search", "S-400", "--entity", "Vladimir Putin", "--json")
     assert found.returncode == 0, found.stderr
-    assert article_id(SEED_URL) in [json.loads(line)["article_id"] for line in found.stdout.splitlines() if line]
+    assert article_id(SEED_URL) in [
+        json.loads(line)["article_id"] for line in found.stdout.splitlines() if line
+    ]
 
     again = _newswatch(env, "run", "--once")  # the all-in-one mode on the same servers: nothing new
     assert again.returncode == 0, again.stderr

@@ -227,7 +227,10 @@ def test_unreachable_broker_fails_fast_with_the_address_and_what_to_check() -> N
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     bus = KafkaBus(
-        [f"127.0.0.1:{port}"], KafkaSettings(), client_id=f"unreachable-{port}", connect_timeout_s=2.0
+        [f"127.0.0.1:{port}"],
+        KafkaSettings(),
+        client_id=f"unreachable-{port}",
+        connect_timeout_s=2.0,
     )
     started = time.monotonic()
     with pytest.raises(BusUnavailableError) as produce_error:

@@ -40,7 +40,9 @@ def _upper(records: Sequence[Record]) -> BatchResult:
 
 def test_outputs_produced_and_input_committed(tmp_path: Path) -> None:
     bus = _bus_with(tmp_path, [b"a", b"b", b"c"])
-    runner = StageRunner(stage="t", bus=bus, consumer=bus.consumer("g", ["in"]), handler=_upper, batch_size=2)
+    runner = StageRunner(
+        stage="t", bus=bus, consumer=bus.consumer("g", ["in"]), handler=_upper, batch_size=2
+    )
     stats = runner.run(until_idle=True, idle_timeout_s=0.01)
     assert [r.value for r in _drain(bus, "out")] == [b"A", b"B", b"C"]
     assert stats.consumed == 3 and stats.batches == 2
@@ -49,12 +51,18 @@ def test_outputs_produced_and_input_committed(tmp_path: Path) -> None:
 
 def test_poison_record_is_isolated_and_dead_lettered(tmp_path: Path) -> None:
     bus = _bus_with(tmp_path, [b"a", b"poison", b"c"])
-    runner = StageRunner(stage="t", bus=bus, consumer=bus.consumer("g", ["in"]), handler=_upper, backoff_s=0)
+    runner = StageRunner(
+        stage="t", bus=bus, consumer=bus.consumer("g", ["in"]), handler=_upper, backoff_s=0
+    )
     runner.run(until_idle=True, idle_timeout_s=0.01)
     assert [r.value for r in _drain(bus, "out")] == [b"A", b"C"]
     dead = [DeadLetter.model_validate_json(r.value) for r in _drain(bus, DLQ)]
     assert len(dead) == 1
-    assert dead[0].payload == b"poison" and dead[0].stage == "t" and dead[0].error_class == "PoisonRecordError"
+    assert (
+        dead[0].payload == b"poison"
+        and dead[0].stage == "t"
+        and dead[0].error_class == "PoisonRecordError"
+    )
     assert dead[0].key == "k1" and dead[0].offset == 1
 
 
@@ -68,7 +76,9 @@ def test_transient_failure_is_retried_then_succeeds(tmp_path: Path) -> None:
             raise RuntimeError("temporary")
         return _upper(records)
 
-    runner = StageRunner(stage="t", bus=bus, consumer=bus.consumer("g", ["in"]), handler=flaky, backoff_s=0)
+    runner = StageRunner(
+        stage="t", bus=bus, consumer=bus.consumer("g", ["in"]), handler=flaky, backoff_s=0
+    )
     stats = runner.run(until_idle=True, idle_timeout_s=0.01)
     assert [r.value for r in _drain(bus, "out")] == [b"A"]
     assert stats.retries == 2 and _drain(bus, DLQ) == []
@@ -80,7 +90,14 @@ def test_persistent_failure_dead_letters_with_attempt_count(tmp_path: Path) -> N
     def broken(records: Sequence[Record]) -> BatchResult:
         raise RuntimeError("always")
 
-    runner = StageRunner(stage="t", bus=bus, consumer=bus.consumer("g", ["in"]), handler=broken, backoff_s=0, max_attempts=3)
+    runner = StageRunner(
+        stage="t",
+        bus=bus,
+        consumer=bus.consumer("g", ["in"]),
+        handler=broken,
+        backoff_s=0,
+        max_attempts=3,
+    )
     runner.run(until_idle=True, idle_timeout_s=0.01)
     dead = [DeadLetter.model_validate_json(r.value) for r in _drain(bus, DLQ)]
     assert [(d.attempts, d.message) for d in dead] == [(3, "always")]
