@@ -46,6 +46,9 @@ class Consumer(Protocol):
     after a failure, `seek_to_committed` re-reads from the last commit (at-least-once).
     """
 
+    group: str
+    """The consumer group this member belongs to."""
+
     def poll(self, max_records: int = 500, timeout_s: float = 1.0) -> list[Record]:
         """Next records after the current position; empty list when nothing arrives in time."""
         ...
@@ -60,6 +63,10 @@ class Consumer(Protocol):
 
     def lag(self) -> int:
         """Records not yet committed by this group on its topics (for status and drain)."""
+        ...
+
+    def partition_lags(self) -> dict[tuple[str, int], int]:
+        """The same lag per (topic, partition), every partition of the topics (for metrics)."""
         ...
 
     def close(self) -> None:
@@ -187,7 +194,7 @@ class EmbeddedBus:
         *,
         start: StartAt = "committed",
         from_timestamp_ms: int | None = None,
-    ) -> "EmbeddedConsumer":
+    ) -> EmbeddedConsumer:
         return EmbeddedConsumer(self, group, list(topics), start, from_timestamp_ms)
 
     def end_offset(self, topic: str) -> int:
@@ -220,14 +227,19 @@ class EmbeddedBus:
 
     def group_lags(self) -> dict[str, int]:
         """Consumer group -> records not yet committed on the topics it has committed on."""
+        lags: dict[str, int] = {}
+        for (grp, _topic, _partition), lag in self.group_partition_lags().items():
+            lags[grp] = lags.get(grp, 0) + lag
+        return lags
+
+    def group_partition_lags(self) -> dict[tuple[str, str, int], int]:
+        """(group, topic, partition 0) -> records not yet committed, for the topics each group committed on."""
         with self._lock:
             rows = self._conn.execute("SELECT grp, topic, offset FROM offsets").fetchall()
-            lags: dict[str, int] = {}
-            for grp, topic, offset in rows:
-                lags[str(grp)] = lags.get(str(grp), 0) + max(
-                    0, _end_offset(self._conn, topic) - int(offset)
-                )
-        return lags
+            return {
+                (str(grp), str(topic), 0): max(0, _end_offset(self._conn, topic) - int(offset))
+                for grp, topic, offset in rows
+            }
 
     def checkpoint(self) -> None:
         """Fold the write-ahead log into the database and truncate it (after a purge, bounds disk)."""
@@ -324,9 +336,14 @@ class EmbeddedConsumer:
             self._position[topic] = self._committed(topic) or 0
 
     def lag(self) -> int:
-        return sum(
-            max(0, _end_offset(self._conn, t) - (self._committed(t) or 0)) for t in self.topics
-        )
+        return sum(self.partition_lags().values())
+
+    def partition_lags(self) -> dict[tuple[str, int], int]:
+        """One partition (0) per embedded topic."""
+        return {
+            (t, 0): max(0, _end_offset(self._conn, t) - (self._committed(t) or 0))
+            for t in self.topics
+        }
 
     def close(self) -> None:
         self._conn.close()

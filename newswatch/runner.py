@@ -140,7 +140,7 @@ class StageRunner:
     def _step(self, until_idle: bool, idle_timeout_s: float, max_idle_s: float) -> bool:
         """One poll and, if it brought records, one handled batch; False when a drain is complete."""
         if time.monotonic() - self._lag_reported > self.lag_report_s:
-            metrics.CONSUMER_LAG.labels(self.stage).set(self.consumer.lag())
+            metrics.set_consumer_lag(self.consumer.group, self.consumer.partition_lags())
             self._lag_reported = time.monotonic()
         records = self.consumer.poll(self.batch_size, idle_timeout_s)
         if not records:
