@@ -447,16 +447,22 @@ class KafkaConsumerAdapter:
 
     def lag(self) -> int:
         """Records on the topics not yet committed by the group (all partitions, not only ours)."""
+        return sum(self.partition_lags().values())
 
-        def compute() -> int:
+    def partition_lags(self) -> dict[tuple[str, int], int]:
+        """Uncommitted records per (topic, partition), for every partition of the topics."""
+
+        def compute() -> dict[tuple[str, int], int]:
             parts = self._partitions()
             ends = self._consumer.end_offsets(parts)
             starts = self._consumer.beginning_offsets(parts)
-            total = 0
+            lags = {}
             for tp in parts:
                 committed = self._consumer.committed(tp)
-                total += max(0, ends[tp] - (starts[tp] if committed is None else committed))
-            return total
+                lags[(tp.topic, tp.partition)] = max(
+                    0, ends[tp] - (starts[tp] if committed is None else committed)
+                )
+            return lags
 
         return self._errors.call("computing lag", compute)
 

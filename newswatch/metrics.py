@@ -14,6 +14,7 @@ Who updates what:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 
 from prometheus_client import Counter, Gauge, Histogram, start_http_server
@@ -42,7 +43,9 @@ END_TO_END_SECONDS = Histogram(
     buckets=(0.1, 0.5, 1, 2, 5, 10, 30, 60, 300, 1800),
 )
 CONSUMER_LAG = Gauge(
-    "newswatch_consumer_lag", "Records not yet committed by a consumer group.", ["group"]
+    "newswatch_consumer_lag",
+    "Records not yet committed by a consumer group, per topic and partition.",
+    ["group", "topic", "partition"],
 )
 STAGE_RETRIES = Counter(
     "newswatch_stage_retries_total", "Batch retries and store back-offs.", ["stage", "kind"]
@@ -78,6 +81,12 @@ MAINTENANCE_SECONDS = Histogram(
     "Time of one maintenance pass.",
     buckets=(0.1, 0.5, 1, 5, 10, 30, 60, 300),
 )
+
+
+def set_consumer_lag(group: str, lags: Mapping[tuple[str, int], int]) -> None:
+    """Publish a group's lag per (topic, partition)."""
+    for (topic, partition), lag in lags.items():
+        CONSUMER_LAG.labels(group, topic, str(partition)).set(lag)
 
 
 def observe_fetch_to_stage(stage: str, fetched_at: datetime, now: datetime) -> None:

@@ -74,10 +74,14 @@ def _embedded_counts(bus: EmbeddedBus, now_ms: int) -> dict[str, tuple[int, int]
     return {t: (hour.get(t, (0, 0))[1], day.get(t, (0, 0))[1]) for t in set(hour) | set(day)}
 
 
+PartitionLags = dict[tuple[str, str, int], int]
+"""(group, topic, partition) -> records the group has not committed yet."""
+
+
 def _kafka_counts_and_lags(
     bus: Any, groups: list[str], now_ms: int
-) -> tuple[dict[str, tuple[int, int]], dict[str, int]]:
-    """Per-topic records written in the last hour/day (offsets by time) and per-group lag (admin API)."""
+) -> tuple[dict[str, tuple[int, int]], PartitionLags]:
+    """Per-topic records written in the last hour/day (offsets by time) and per-partition lag of each group (admin API)."""
     from kafka import KafkaAdminClient, KafkaConsumer  # type: ignore[import-untyped]
     from kafka.structs import TopicPartition  # type: ignore[import-untyped]
 
@@ -104,14 +108,12 @@ def _kafka_counts_and_lags(
                     sum(end[tp] - (found[tp].offset if found.get(tp) else end[tp]) for tp in tps)
                 )
             counts[topic] = (since[0], since[1])
-        lags = {}
+        lags: PartitionLags = {}
         for group in groups:
             committed = admin.list_consumer_group_offsets(group)
-            lags[group] = sum(
-                max(0, end.get(tp, 0) - meta.offset)
-                for tp, meta in committed.items()
-                if meta.offset >= 0
-            )
+            for tp, meta in committed.items():
+                if meta.offset >= 0:
+                    lags[(group, tp.topic, tp.partition)] = max(0, end.get(tp, 0) - meta.offset)
         return counts, lags
     finally:
         consumer.close()
@@ -122,9 +124,13 @@ def _stage_rows(settings: Settings, bus: Bus) -> list[StageStatus]:
     now_ms = int(time.time() * 1000)
     groups = {role: wiring.group_name(settings, role) for _, role, _, _ in STAGES if role}
     if isinstance(bus, EmbeddedBus):
-        counts, lags = _embedded_counts(bus, now_ms), bus.group_lags()
+        counts, partition_lags = _embedded_counts(bus, now_ms), bus.group_partition_lags()
     else:
-        counts, lags = _kafka_counts_and_lags(bus, list(groups.values()), now_ms)
+        counts, partition_lags = _kafka_counts_and_lags(bus, list(groups.values()), now_ms)
+    lags: dict[str, int] = {}
+    for (group, topic, partition), lag in partition_lags.items():
+        lags[group] = lags.get(group, 0) + lag
+        metrics.CONSUMER_LAG.labels(group, topic, str(partition)).set(lag)
     rows = []
     for stage, role, reads, writes in STAGES:
         group = groups.get(role) if role else None
@@ -140,8 +146,6 @@ def _stage_rows(settings: Settings, bus: Bus) -> list[StageStatus]:
                 lags.get(group) if group else None,
             )
         )
-        if group:
-            metrics.CONSUMER_LAG.labels(stage).set(lags.get(group, 0))
     return rows
 
 

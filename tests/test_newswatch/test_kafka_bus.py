@@ -6,14 +6,17 @@ The broker comes from tests/servers.py (shared) or `private_kafka` (the restart 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import pytest
+from prometheus_client import REGISTRY
 
 from newswatch.bus import Record, TopicSpec
 from newswatch.errors import BusUnavailableError
 from newswatch.kafka_bus import KafkaBus, KafkaConsumerAdapter, default_topic_specs
+from newswatch.runner import BatchResult, StageRunner
 from newswatch.settings import KafkaSettings
 from newswatch.topics import ALL_TOPICS, DLQ, RAW
 
@@ -79,6 +82,49 @@ def test_round_trip_keeps_keys_values_and_commits(
         assert consumer.lag() == 400
         consumer.commit(got + again)
         assert consumer.lag() == 0
+    finally:
+        consumer.close()
+
+
+def test_lag_is_reported_per_partition_by_the_consumer_and_the_runner_gauge(
+    kbus: KafkaBus, topic: TopicFactory, unique_name: str
+) -> None:
+    """Issue 8: consumer lag per group and partition, in the consumer and on /metrics."""
+    name = topic(3)
+    produce(kbus, name, range(90))
+    consumer = kbus.consumer(unique_name, [name])
+    try:
+        got = drain(consumer, 90)
+        per_partition = Counter(r.partition for r in got)
+        assert consumer.partition_lags() == {(name, p): per_partition[p] for p in (0, 1, 2)}
+        consumer.commit([r for r in got if r.partition == 1])  # one partition done, two behind
+        lags = consumer.partition_lags()
+        assert lags == {(name, 0): per_partition[0], (name, 1): 0, (name, 2): per_partition[2]}
+        assert consumer.lag() == sum(lags.values())
+        consumer.seek_to_committed()
+
+        def gauge() -> dict[int, float | None]:
+            labels = {"group": unique_name, "topic": name}
+            return {
+                p: REGISTRY.get_sample_value(
+                    "newswatch_consumer_lag", {**labels, "partition": str(p)}
+                )
+                for p in (0, 1, 2)
+            }
+
+        seen_by_handler: list[dict[int, float | None]] = []
+
+        def handle(records: Sequence[Record]) -> BatchResult:
+            seen_by_handler.append(gauge())  # the step reported the lag just before this batch
+            return BatchResult()
+
+        runner = StageRunner(stage="test", bus=kbus, consumer=consumer, handler=handle)
+        runner.lag_report_s = 0.0  # report on every step
+        runner.run(until_idle=True, idle_timeout_s=0.5, max_idle_s=20.0)
+        assert runner.stats.consumed == per_partition[0] + per_partition[2]
+        assert seen_by_handler[0] == {0: per_partition[0], 1: 0, 2: per_partition[2]}
+        runner.run(until_idle=True, idle_timeout_s=0.1, max_idle_s=0.1)  # one more report, drained
+        assert gauge() == {0: 0, 1: 0, 2: 0}
     finally:
         consumer.close()
 
