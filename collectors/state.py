@@ -15,6 +15,8 @@ from dataclasses import asdict, dataclass, fields, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+from newswatch import connect_sqlite
+
 DB_NAME = "collector.db"
 
 FAILURE_WEIGHTS: dict[str, float] = {
@@ -56,12 +58,7 @@ _TIME_FIELDS = frozenset({"last_poll", "last_success", "last_new_item", "next_po
 
 def connect(path: Path) -> sqlite3.Connection:
     """Open (creating) the collector database in WAL mode, shareable across threads."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(path, timeout=30.0, isolation_level=None, check_same_thread=False)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=NORMAL")
-    conn.executescript(_SCHEMA)
-    return conn
+    return connect_sqlite(path, _SCHEMA)
 
 
 @dataclass(frozen=True)

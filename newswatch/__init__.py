@@ -35,6 +35,7 @@ from newswatch.settings import (
     Settings,
     load_settings,
 )
+from newswatch.sqlite_db import connect_sqlite
 from newswatch.store import Rejection, SearchHit, SearchQuery, Store
 
 __all__ = [
@@ -73,6 +74,7 @@ __all__ = [
     "TopicSpec",
     "article_id",
     "canonical_url",
+    "connect_sqlite",
     "dead_letter",
     "decode_batch",
     "load_settings",

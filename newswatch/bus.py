@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Protocol
 
+from newswatch.sqlite_db import connect_sqlite
+
 StartAt = Literal["committed", "earliest", "latest"]
 
 
@@ -119,12 +121,7 @@ CREATE TABLE IF NOT EXISTS topics (name TEXT PRIMARY KEY, retention_ms INTEGER);
 
 
 def _connect(path: Path) -> sqlite3.Connection:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(path, timeout=30.0, isolation_level=None, check_same_thread=False)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=NORMAL")
-    conn.executescript(_SCHEMA)
-    return conn
+    return connect_sqlite(path, _SCHEMA)
 
 
 def _end_offset(conn: sqlite3.Connection, topic: str) -> int:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import re
-import sqlite3
 import threading
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
 from newswatch.schema import EnrichedArticle
+from newswatch.sqlite_db import connect_sqlite
 from newswatch.store import Rejection, SearchHit, SearchQuery
 
 _SCHEMA = """
@@ -51,11 +51,7 @@ class EmbeddedStore:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._conn = sqlite3.connect(
-            path, timeout=30.0, isolation_level=None, check_same_thread=False
-        )
-        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn = connect_sqlite(path, synchronous="FULL")  # the sink commits offsets after this
         self._lock = threading.Lock()
 
     def setup(self) -> None:
@@ -88,11 +84,11 @@ class EmbeddedStore:
         """Remove these articles from every table (lock and transaction held by the caller)."""
         marks = ",".join("?" * len(ids))
         self._conn.execute(
-            f"DELETE FROM articles_fts WHERE rowid IN (SELECT rowid FROM articles WHERE article_id IN ({marks}))",  # noqa: S608
+            f"DELETE FROM articles_fts WHERE rowid IN (SELECT rowid FROM articles WHERE article_id IN ({marks}))",
             list(ids),
         )
         for table in ("article_topics", "article_entities", "articles"):
-            self._conn.execute(f"DELETE FROM {table} WHERE article_id IN ({marks})", list(ids))  # noqa: S608
+            self._conn.execute(f"DELETE FROM {table} WHERE article_id IN ({marks})", list(ids))
 
     def write(self, articles: Sequence[EnrichedArticle]) -> list[Rejection]:
         with self._lock:
