@@ -180,6 +180,18 @@ class Collector:
                 "bus",
                 f"publishing to {topics.RAW} failed: {exc}; check the bus, the feed is re-fetched next time",
             )
+        for article in fresh:  # with JSON logs, `article_id` follows a story through every stage
+            log.debug(
+                "published %s from %s",
+                article.article_id,
+                spec.url,
+                extra={
+                    "stage": "collector",
+                    "article_id": article.article_id,
+                    "feed_url": spec.url,
+                    "topic": topics.RAW,
+                },
+            )
         return self._succeeded(
             spec,
             state,

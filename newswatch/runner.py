@@ -7,6 +7,7 @@ is retried, then split so a single poison record goes to the DLQ and the rest go
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -59,6 +60,15 @@ def dead_letter(record: Record, stage: str, error: BaseException, attempts: int 
         offset=record.offset,
         attempts=attempts,
     )
+
+
+def _feed_url(value: bytes) -> str | None:
+    """The `feed_url` of an article record's JSON, for log fields; None when it is not one."""
+    try:
+        found = json.loads(value).get("feed_url")
+    except (ValueError, AttributeError):
+        return None
+    return found if isinstance(found, str) else None
 
 
 def decode_batch(
@@ -188,9 +198,22 @@ class StageRunner:
                 dl.offset,
                 dl.error_class,
                 dl.message,
+                extra={
+                    "stage": self.stage,
+                    "article_id": dl.key,
+                    "topic": dl.source_topic,
+                    "partition": dl.partition,
+                    "offset": dl.offset,
+                    "feed_url": _feed_url(dl.payload),
+                    "error_class": dl.error_class,
+                },
             )
         self.bus.flush()
         self.consumer.commit(records)
+        if log.isEnabledFor(logging.DEBUG):
+            self._log_records(
+                records, {(dl.source_topic, dl.partition, dl.offset) for dl in result.dead}
+            )
         self.stats.batches += 1
         self.stats.consumed += len(records)
         self.stats.produced += len(result.outputs)
@@ -198,6 +221,32 @@ class StageRunner:
         metrics.ARTICLES.labels(self.stage, "ok").inc(len(records) - len(result.dead))
         for dl in result.dead:
             metrics.DEAD_LETTERS.labels(self.stage, dl.error_class).inc()
+
+    def _log_records(
+        self, records: Sequence[Record], dead: set[tuple[str, int | None, int | None]]
+    ) -> None:
+        """One DEBUG line per committed record, carrying its article id and feed: with JSON logs,
+        filtering on `article_id` follows one story from the collector through every stage."""
+        for rec in records:
+            log.debug(
+                "%s: handled %s@%s/%s/%s",
+                self.stage,
+                rec.key,
+                rec.topic,
+                rec.partition,
+                rec.offset,
+                extra={
+                    "stage": self.stage,
+                    "article_id": rec.key,
+                    "topic": rec.topic,
+                    "partition": rec.partition,
+                    "offset": rec.offset,
+                    "feed_url": _feed_url(rec.value),
+                    "outcome": "dead-lettered"
+                    if (rec.topic, rec.partition, rec.offset) in dead
+                    else "ok",
+                },
+            )
 
     def _handle_with_retries(self, records: Sequence[Record]) -> BatchResult:
         last: Exception | None = None
