@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from prometheus_client import REGISTRY
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
@@ -140,9 +141,16 @@ def test_etag_304_and_same_body_are_counted_separately(
         return Response(body, headers={"ETag": etag}, content_type="application/rss+xml")
 
     httpserver.expect_request("/feed").respond_with_handler(handler)
-    spec = FeedSpec(url=httpserver.url_for("/feed"), name="wire")
+    spec = FeedSpec(url=httpserver.url_for("/feed"), name="wire-validators")
     results = [collector.poll_feed(spec, now=NOW + timedelta(minutes=i)).result for i in range(3)]
     assert results == ["new", "not-modified", "same-body"]
+    fetches = {  # issue 8: the same three outcomes per feed on /metrics
+        o: REGISTRY.get_sample_value(
+            "newswatch_feed_fetches_total", {"feed": spec.name, "outcome": o}
+        )
+        for o in results
+    }
+    assert fetches == {"new": 1, "not-modified": 1, "same-body": 1}
     (row,) = collector.feed_statuses([spec])
     assert (row.polls_new, row.polls_not_modified, row.polls_same_body, row.articles_published) == (
         1,
@@ -150,7 +158,7 @@ def test_etag_304_and_same_body_are_counted_separately(
         1,
         1,
     )
-    assert (row.health, row.name) == ("ok", "wire")
+    assert (row.health, row.name) == ("ok", "wire-validators")
     assert len(raw_keys()) == 1
 
 
@@ -189,12 +197,14 @@ def test_ssrf_refused_through_the_collector(
 def test_failing_feed_backs_off_shows_why_then_parks_and_resets(
     collector: Collector, feed_file: Callable[[str], Path]
 ) -> None:
-    spec = FeedSpec(url=str(feed_file("html_error_page.xml")), name="broken")
+    spec = FeedSpec(url=str(feed_file("html_error_page.xml")), name="broken-parked")
     delays = []
     for i in range(5):
         outcome = collector.poll_feed(spec, now=NOW + timedelta(hours=i))
         delays.append((outcome.next_poll_at - outcome.polled_at).total_seconds())
     assert delays == sorted(delays) and delays[-1] == collector.settings.schedule.max_backoff_s
+    errors = {"feed": spec.name, "outcome": "error:not-a-feed"}  # the error kind, on /metrics
+    assert REGISTRY.get_sample_value("newswatch_feed_fetches_total", errors) == 5
     (row,) = collector.feed_statuses([spec])
     assert (row.health, row.consecutive_failures, row.last_error_kind) == (
         "parked",

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from prometheus_client import REGISTRY
+
 from newswatch import (
     BatchResult,
     BusUnavailableError,
@@ -64,6 +66,31 @@ def test_poison_record_is_isolated_and_dead_lettered(tmp_path: Path) -> None:
         and dead[0].error_class == "PoisonRecordError"
     )
     assert dead[0].key == "k1" and dead[0].offset == 1
+
+
+def test_dead_letters_and_retries_are_counted_per_stage_and_reason(tmp_path: Path) -> None:
+    """Issue 8: /metrics has the DLQ count by stage and reason, retries, and articles per outcome."""
+    bus = _bus_with(tmp_path, [b"a", b"poison", b"boom"])
+
+    def handler(records: Sequence[Record]) -> BatchResult:
+        if any(r.value == b"boom" for r in records):
+            raise RuntimeError("always fails")
+        return _upper(records)
+
+    stage = "metrics-t"
+    runner = StageRunner(
+        stage=stage, bus=bus, consumer=bus.consumer("g", ["in"]), handler=handler, backoff_s=0
+    )
+    runner.run(until_idle=True, idle_timeout_s=0.01)
+
+    def sample(name: str, **labels: str) -> float | None:
+        return REGISTRY.get_sample_value(name, {"stage": stage, **labels})
+
+    assert sample("newswatch_dead_letters_total", reason="PoisonRecordError") == 1
+    assert sample("newswatch_dead_letters_total", reason="RuntimeError") == 1
+    assert sample("newswatch_articles_total", outcome="ok") == 1
+    assert (sample("newswatch_stage_retries_total", kind="handler-error") or 0) >= 2
+    assert (sample("newswatch_batch_seconds_count") or 0) >= 1
 
 
 def test_transient_failure_is_retried_then_succeeds(tmp_path: Path) -> None:
