@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -34,16 +36,24 @@ def _seed_alerts(data_dir: Path) -> list[str]:
     return [d["alert_id"] for d in docs if d["article_id"] == article_id(SEED_URL)]
 
 
-def _newswatch(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def _env(data_dir: Path, feeds_file: Path = ROOT / "seeds" / "feeds.toml") -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSWATCH_")}
     env.update(
         NEWSWATCH_DATA_DIR=str(data_dir),
-        NEWSWATCH_FEEDS_FILE=str(ROOT / "seeds" / "feeds.toml"),
+        NEWSWATCH_FEEDS_FILE=str(feeds_file),
         NEWSWATCH_ALERTS_FILE=str(data_dir / "rules.yaml"),
         COLUMNS="200",
     )
+    return env
+
+
+def _newswatch(
+    data_dir: Path, *args: str, feeds_file: Path = ROOT / "seeds" / "feeds.toml"
+) -> subprocess.CompletedProcess[str]:
+    env = _env(data_dir, feeds_file)
     return subprocess.run(
         [sys.executable, "-m", "newswatch", *args],
+        check=False,
         env=env,
         capture_output=True,
         text=True,
@@ -110,7 +120,7 @@ def test_second_run_publishes_nothing_new(
 def test_seed_rule_fires_exactly_once_for_the_seed_article(
     demo: tuple[Path, subprocess.CompletedProcess[str]],
 ) -> None:
-    data_dir, result = demo
+    data_dir, _ = demo
     assert len(_seed_alerts(data_dir)) == 1
     listing = _newswatch(data_dir, "alerts", "list")
     assert listing.returncode == 0, listing.stderr
@@ -133,6 +143,7 @@ def test_status_and_feeds_list_show_every_feed(
 def test_bad_store_setting_gives_an_actionable_error(tmp_path: Path) -> None:
     env_result = subprocess.run(
         [sys.executable, "-m", "newswatch", "search", "x"],
+        check=False,
         env={
             **os.environ,
             "NEWSWATCH_DATA_DIR": str(tmp_path),
@@ -144,3 +155,103 @@ def test_bad_store_setting_gives_an_actionable_error(tmp_path: Path) -> None:
     )
     assert env_result.returncode != 0
     assert "NEWSWATCH_STORE" in env_result.stderr and "embedded" in env_result.stderr
+
+
+def test_run_indexes_on_schedule_and_ctrl_c_stops_cleanly(tmp_path: Path) -> None:
+    """`newswatch run` in the foreground: it polls at once, indexes, and SIGINT ends it with exit 0."""
+    (tmp_path / "rules.yaml").write_text(ALERT_RULES, encoding="utf-8")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "newswatch", "run"],
+        env=_env(tmp_path),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 400
+        seed = None
+        while seed is None and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(2)
+            if (tmp_path / "store.db").exists():
+                seed = EmbeddedStore(tmp_path / "store.db").get(article_id(SEED_URL))
+        assert seed is not None and "defence" in seed.topic_names
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, err
+    assert "Ctrl-C stops cleanly" in out
+    assert "stopping: finishing the current batches" in err and "Traceback" not in err
+
+
+def test_classify_adds_topics_and_entities_to_each_line(tmp_path: Path) -> None:
+    seed_text = next((ROOT / "seeds" / "article").glob("*.txt")).read_text(encoding="utf-8")
+    title, _, body = seed_text.partition("\n")
+    rows = [
+        {"id": "seed", "title": title, "text": body, "gold": ["defence", "trade"]},
+        {
+            "id": "recipe",
+            "title": "A simple loaf",
+            "text": "Mix flour, water, salt and yeast; bake for 40 minutes.",
+        },
+        {"id": "empty", "title": "", "text": ""},
+    ]
+    source = tmp_path / "in.jsonl"
+    source.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    result = _newswatch(
+        tmp_path, "classify", "--input", str(source), "--output", str(tmp_path / "out.jsonl")
+    )
+    assert result.returncode == 0, result.stderr
+    assert "wrote 3 lines" in result.stdout
+    out = {
+        r["id"]: r
+        for r in map(json.loads, (tmp_path / "out.jsonl").read_text(encoding="utf-8").splitlines())
+    }
+    assert out.keys() == {"seed", "recipe", "empty"} and out["seed"]["gold"] == ["defence", "trade"]
+    assert {"defence", "trade"} <= {t["label"] for t in out["seed"]["topics"]}
+    assert all(t["iptc_code"] and t["evidence"] for t in out["seed"]["topics"])
+    assert {"Narendra Modi", "Vladimir Putin"} <= {
+        e["canonical"] for e in out["seed"]["entities"] if e["label"] == "PERSON"
+    }
+    assert (
+        out["recipe"]["topics"] == [] and out["empty"]["topics"] == out["empty"]["entities"] == []
+    )
+
+
+def test_feeds_commands_edit_the_list_and_round_trip_opml(tmp_path: Path) -> None:
+    feeds = tmp_path / "feeds.toml"
+    seed_xml = ROOT / "seeds" / "feeds" / "seed.xml"
+    added = _newswatch(
+        tmp_path,
+        "feeds",
+        "add",
+        str(seed_xml),
+        "--name",
+        "seed",
+        "--outlet",
+        "Seed",
+        feeds_file=feeds,
+    )
+    assert added.returncode == 0, added.stderr
+    again = _newswatch(tmp_path, "feeds", "add", str(seed_xml), feeds_file=feeds)
+    assert again.returncode != 0 and "already" in (again.stdout + again.stderr)
+    wsj = ROOT / "seeds" / "feeds" / "real" / "wsj-world-news"
+    assert (
+        _newswatch(
+            tmp_path, "feeds", "add", wsj.as_uri(), "--name", "wsj", feeds_file=feeds
+        ).returncode
+        == 0
+    )
+    opml = tmp_path / "feeds.opml"
+    exported = _newswatch(tmp_path, "feeds", "export-opml", "--output", str(opml), feeds_file=feeds)
+    assert exported.returncode == 0, exported.stderr
+    removed = _newswatch(tmp_path, "feeds", "remove", "wsj", feeds_file=feeds)
+    assert removed.returncode == 0 and "removed" in removed.stdout
+    listing = _newswatch(tmp_path, "feeds", "list", feeds_file=feeds)
+    assert "seed" in listing.stdout and "wsj" not in listing.stdout
+    imported = _newswatch(tmp_path, "feeds", "import-opml", str(opml), feeds_file=feeds)
+    assert imported.returncode == 0 and "imported 1 new feeds" in imported.stdout
+    listing = _newswatch(tmp_path, "feeds", "list", feeds_file=feeds)
+    assert listing.returncode == 0 and "seed" in listing.stdout and "wsj" in listing.stdout
