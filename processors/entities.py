@@ -46,7 +46,10 @@ from processors.names import (
     EVENT_WORDS,
     FACILITY_ENDINGS,
     HONORIFICS,
+    PERSON_TITLES,
     PRODUCT_ENDINGS,
+    STREET_ENDINGS,
+    dateline_places,
     has_org_cue,
     is_given_name,
     is_place_not_person,
@@ -211,6 +214,9 @@ def entities_from_doc(doc: Doc, gazetteer: Gazetteer, doc_text: str | None = Non
     text = doc.text if doc_text is None else doc_text
     special = gazetteer.special_spans(text)
     mentions = [(start, (text[start:end], label, text[start:end])) for start, end, label in special]
+    for start, end, place in dateline_places(text):
+        special.append((start, end, "GPE"))
+        mentions.append((start, (text[start:end], "GPE", gazetteer.aliases.get(place, place))))
     headline_end = title_case_headline_end(text)
     previous: Span | None = None
     for ent in doc.ents:
@@ -269,17 +275,27 @@ def _in_quotes(text: str, start: int, end: int) -> bool:
 def _weak_name(
     mention: tuple[str, str, str], text: str, ent: Span, headline_end: int, gazetteer: Gazetteer
 ) -> bool:
-    """True if a PERSON or GPE the model found has too little evidence to keep.
+    """True if a PERSON, GPE or ORG the model found has too little evidence to keep.
 
     A PERSON must have a name's shape (`plausible_person`); a one-word PERSON is dropped when the
     same word occurs in lower case in the text ("Overhaul" ... "overhaul") or stands alone in
     quotes (NYT reporter: 'Tragic' emails). In a title-cased headline capitals prove nothing: a
     PERSON there with no given name, or a GPE that is not a known place, is dropped unless one of
-    its words recurs in the rest of the text ("Venezuela Proposes Major Overhaul", "Iraq to Agree")."""
+    its words recurs in the rest of the text ("Venezuela Proposes Major Overhaul", "Iraq to Agree");
+    so is an ORG of several words ("Coronavirus Looms")."""
     name, label, canonical = mention
+    words = name.split()
+    if label == "ORG":
+        # a run of a title-cased headline ("Coronavirus Looms", "Barring Travelers"): several words,
+        # none of them written with its capital again in the rest of the text
+        return (
+            ent.end_char <= headline_end
+            and len(words) > 1
+            and canonical not in gazetteer.aliases
+            and not any(w in text[headline_end:] for w in words if len(w) > 2)
+        )
     if label not in {"PERSON", "GPE"}:
         return False
-    words = name.split()
     if label == "PERSON":
         if not plausible_person(name):
             return True
@@ -347,7 +363,7 @@ def _mention(raw: str, label: str, gazetteer: Gazetteer) -> tuple[str, str, str]
             return None
         text = trim_lowercase_tail(text)
     if label == "PERSON":
-        text = _strip_title(text, gazetteer.titles | HONORIFICS)
+        text = _strip_title(text, gazetteer.titles | HONORIFICS | PERSON_TITLES)
         if " " not in text and text.isupper() and len(text) > 1:
             label = "ORG"  # "DOLE: More OFWs ...": an acronym, judged by the unknown-acronym rule
     if (
@@ -362,8 +378,14 @@ def _mention(raw: str, label: str, gazetteer: Gazetteer) -> tuple[str, str, str]
         return text, "GPE", gazetteer.demonyms[text]
     if text.endswith(AWARD_ENDINGS) and label in {"PERSON", "ORG"}:
         return None
+    if label in {"PERSON", "ORG", "GPE"} and text.endswith(STREET_ENDINGS):
+        return text, "FAC", text  # "Yio Chu Kang Road", "Lee Jung-seop Street"
     if text in gazetteer.aliases:
         return text, label, gazetteer.aliases[text]
+    if label == "GPE" and text.endswith(" Republic") and text[: -len(" Republic")] in gazetteer.demonyms:
+        return text, "GPE", gazetteer.demonyms[text[: -len(" Republic")]]  # "Philippine Republic"
+    if label == "GPE" and "-" in text and text.replace("-", " ") in places():
+        text = text.replace("-", " ")  # "New-Zealand-based"
     if label == "PERSON" and is_place_not_person(text):
         label = "GPE"  # "Dunedin", "Mukalla": towns the small model reads as people
     elif label in {"ORG", "LOC", "FAC"} and looks_like_person(text):
@@ -417,8 +439,13 @@ def _resolve_surnames(mentions: Iterable[tuple[str, str, str]]) -> list[tuple[st
         if label == "PERSON" and len(parts) > 1:
             full_names.setdefault(parts[-1], canonical)
             first_names.setdefault(parts[0], set()).add(canonical)
+    longer = {c for c in people if c.count(" ") >= 2}
     out = []
     for text, label, canonical in mentions:
+        if label == "PERSON" and " " in canonical:
+            whole = [c for c in longer if c != canonical and c.endswith(" " + canonical)]
+            if len(whole) == 1:
+                canonical = whole[0]  # "Cameron Bure" -> "Candace Cameron Bure"
         if label in {"PERSON", "ORG", "GPE"} and " " not in canonical and canonical in full_names:
             out.append((text, "PERSON", full_names[canonical]))
         elif (

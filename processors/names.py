@@ -134,6 +134,60 @@ _CORPORATE = frozenset({"Inc", "Inc.", "Ltd", "Ltd.", "LLC", "Co", "Co.", "Corp"
                         "LP", "L.P.", "SA", "AG", "NV", "Jr", "Jr.", "Sr", "Sr.", "II", "III"})
 
 
+PERSON_TITLES = frozenset(
+    {
+        "Mr",
+        "Mr.",
+        "Mrs",
+        "Mrs.",
+        "Ms",
+        "Ms.",
+        "Dr",
+        "Dr.",
+        "Prof",
+        "Prof.",
+        "Professor",
+        "Senator",
+        "Sen.",
+        "Rep.",
+        "Gov.",
+        "Governor",
+        "Mayor",
+        "Judge",
+        "Pope",
+        "Bishop",
+        "Archbishop",
+        "Rev.",
+        "Reverend",
+        "Sheikh",
+        "Coach",
+        "Detective",
+        "Inspector",
+        "Constable",
+        "Astrologer",
+        "Chef",
+        "Dame",
+        "Premier",
+    }
+)
+"""Words of address and office dropped from the front of a PERSON ("Astrologer Hedy Damari")."""
+STREET_ENDINGS = (
+    " Street",
+    " Road",
+    " Avenue",
+    " Boulevard",
+    " Highway",
+    " Bridge",
+    " Trail",
+    " Square",
+    " Lane",
+    " St.",
+    " Rd.",
+    " Ave.",
+)
+"""Names of streets and roads are places (FAC), whatever the model said ("Yio Chu Kang Road")."""
+
+
 def split_list(text: str, label: str) -> list[str]:
     """A list the model ran into one span: "Ajax, Arsenal" and "British Menopause Society / ITN
     Productions" -> their names. Only ORG spans; "Apple, Inc." and "Smith, Jr." stay whole."""
@@ -206,8 +260,11 @@ def refine_mentions(
     defined = acronym_definitions(text)
     out = []
     for surface, label, canonical in mentions:
-        if canonical in defined and label in {"ORG", "PERSON", "GPE", "FAC"}:
-            full = defined[canonical]
+        # the text's own definition beats the gazetteer's reading ("Armed Forces of the Philippines
+        # (AFP)" is not Agence France-Presse)
+        short = canonical if canonical in defined else surface if surface in defined else ""
+        if short and label in {"ORG", "PERSON", "GPE", "FAC"}:
+            full = defined[short]
             out.append((surface, "ORG", aliases.get(full, full)))
         else:
             out.append((surface, label, canonical))
@@ -320,7 +377,7 @@ def has_org_cue(text: str, *, strict: bool = False) -> bool:
     return words[-1] in ORG_SUFFIXES or text.startswith(_ORG_HEADS)
 
 
-_HEADLINE_END = re.compile(r"\n|(?<=[a-z0-9'’\"”)])[.?!](?=\s)")
+_HEADLINE_END = re.compile(r"\n|(?<=[a-z0-9'’\"”)])[.?!](?=\s)|\.\.(?=\s)")
 _MINOR_WORDS = frozenset(
     {
         "a",
@@ -401,3 +458,19 @@ def used_as_common_word(word: str, text: str) -> bool:
     overhaul"): the capital was the headline's, not a name's."""
     lower = word.lower()
     return lower != word and re.search(rf"(?<![\w-]){re.escape(lower)}(?![\w-])", text) is not None
+
+
+_DATELINE = re.compile(
+    r"(?:^|(?<=\n)|(?<=[AP]M )|(?<=\d{4} ))([A-Z][A-Z.'-]+(?: [A-Z][A-Z.'-]+){0,2})(?=,? \(| [-—–] |, [A-Z][a-z]+\.?[ ,])"
+)
+
+
+def dateline_places(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, place) of all-capital datelines that name a known place: "SINGAPORE (STOMP) -",
+    "GROTON, Conn. --", "WASHINGTON -". The small model misses most words in capitals."""
+    out = []
+    for match in _DATELINE.finditer(text):
+        name = " ".join(w.capitalize() for w in match.group(1).split())
+        if name in places():
+            out.append((match.start(1), match.end(1), name))
+    return out

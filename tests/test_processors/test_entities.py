@@ -208,3 +208,43 @@ def test_general_fixes(
 def test_ruler_has_phrase_patterns_only(extractor: EntityExtractor) -> None:
     """A single token pattern makes the token Matcher walk every token (about 3x the ruler's cost)."""
     assert all(isinstance(p["pattern"], str) for p in extractor.gazetteer.patterns)
+
+
+@pytest.mark.parametrize(
+    ("text", "present", "absent"),
+    [
+        pytest.param(
+            "April 23, 2020 11:33 AM SINGAPORE (STOMP) - A traffic accident left one dead.",
+            {("Singapore", "GPE")},
+            set(),
+            id="dateline",
+        ),
+        pytest.param(
+            "The Armed Forces of the Philippines (AFP) has recorded 33 cases, its spokesman said.",
+            {("Armed Forces of the Philippines", "ORG")},
+            {("Agence France-Presse", "ORG")},
+            id="text-definition-beats-gazetteer",
+        ),
+        pytest.param(
+            "A lorry crashed on Yio Chu Kang Road on Tuesday night, police said.",
+            set(),
+            {("Yio Chu Kang Road", "PERSON")},
+            id="road-is-no-person",
+        ),
+        pytest.param(
+            "Free daily horoscope from renowned Astrologer Hedy Damari.",
+            {("Hedy Damari", "PERSON")},
+            {("Astrologer Hedy Damari", "PERSON")},
+            id="job-word-stripped",
+        ),
+    ],
+)
+def test_general_fixes_round_two(
+    extractor: EntityExtractor,
+    text: str,
+    present: set[tuple[str, str]],
+    absent: set[tuple[str, str]],
+) -> None:
+    found = {(e.canonical, e.label) for e in extractor.extract(text)}
+    assert present <= found
+    assert not absent & found
