@@ -49,7 +49,9 @@ class FeedSpec(BaseModel):
     url: str
     name: str = ""
     outlet: str = ""
-    interval_s: float | None = Field(default=None, gt=0, description="poll interval; default from settings")
+    interval_s: float | None = Field(
+        default=None, gt=0, description="poll interval; default from settings"
+    )
     enabled: bool = True
     tags: tuple[str, ...] = ()
 
@@ -96,7 +98,9 @@ class Article(_Record):
     language: str = ""
     authors: tuple[str, ...] = ()
     categories: tuple[str, ...] = ()
-    replay_run: str = Field(default="", description="set when the record comes from a replay, not live")
+    replay_run: str = Field(
+        default="", description="set when the record comes from a replay, not live"
+    )
 
     @field_validator("published_at", "fetched_at")
     @classmethod
@@ -104,14 +108,18 @@ class Article(_Record):
         return _as_utc(value)
 
     @classmethod
-    def create(cls, *, link: str, guid: str = "", feed_url: str = "", **fields: object) -> "Article":
+    def create(
+        cls, *, link: str, guid: str = "", feed_url: str = "", **fields: object
+    ) -> "Article":
         """Build an article, deriving the canonical URL and id from the link (or GUID)."""
         try:
             url = canonical_url(link) if link else ""
         except ValueError:
             url = ""
         ident = stable_hash(url) if url else make_article_id(None, guid or None, feed_url)
-        return cls(article_id=ident, url=url, original_url=link, guid=guid, feed_url=feed_url, **fields)  # type: ignore[arg-type]
+        return cls(
+            article_id=ident, url=url, original_url=link, guid=guid, feed_url=feed_url, **fields
+        )  # type: ignore[arg-type]
 
     @property
     def full_text(self) -> str:
@@ -144,7 +152,12 @@ class EnrichedArticle(Article):
         data = article.model_dump()
         if language is not None:
             data["language"] = language
-        return cls(**data, topics=tuple(topics), entities=tuple(entities), classifier_version=classifier_version)
+        return cls(
+            **data,
+            topics=tuple(topics),
+            entities=tuple(entities),
+            classifier_version=classifier_version,
+        )
 
     @property
     def topic_names(self) -> list[str]:
@@ -167,7 +180,9 @@ class DeadLetter(_Record):
     failed_at: datetime = Field(default_factory=utcnow)
 
     @classmethod
-    def build(cls, *, stage: str, error: BaseException, payload: bytes, **where: object) -> "DeadLetter":
+    def build(
+        cls, *, stage: str, error: BaseException, payload: bytes, **where: object
+    ) -> "DeadLetter":
         """Wrap a failure; the message is truncated so a huge exception cannot bloat the DLQ."""
         return cls(
             stage=stage,

@@ -12,10 +12,14 @@ from newswatch import SCHEMA_VERSION, Article, DeadLetter, EnrichedArticle, Enti
 
 def _article(**over: object) -> Article:
     fields: dict[str, object] = dict(
-        link="https://example.com/a?utm_source=x", title="Title", summary="Sum", text="Body",
+        link="https://example.com/a?utm_source=x",
+        title="Title",
+        summary="Sum",
+        text="Body",
         published_at=datetime(2024, 5, 1, 12, tzinfo=timezone(timedelta(hours=5, minutes=30))),
         fetched_at=datetime(2024, 5, 1, 7),
-        feed_url="https://example.com/feed", outlet="Example",
+        feed_url="https://example.com/feed",
+        outlet="Example",
     )
     fields.update(over)
     return Article.create(**fields)  # type: ignore[arg-type]
@@ -35,7 +39,9 @@ def test_enriched_round_trip_through_bytes() -> None:
     art = _article()
     enriched = EnrichedArticle.from_article(
         art,
-        topics=[TopicLabel(label="defence", iptc_code="medtop:x", score=2.5, evidence=("missile",))],
+        topics=[
+            TopicLabel(label="defence", iptc_code="medtop:x", score=2.5, evidence=("missile",))
+        ],
         entities=[Entity(text="Putin", label="PERSON", canonical="Vladimir Putin", count=2)],
         classifier_version="lexicon.v1",
     )
