@@ -81,11 +81,19 @@ def decode_batch(
         try:
             good.append((rec, model.model_validate_json(rec.value)))
         except (ValidationError, ValueError, UnicodeDecodeError) as exc:
-            poison = PoisonRecordError(
-                f"not a valid {model.__name__} record: {exc}".splitlines()[0]
-            )
+            poison = PoisonRecordError(f"not a valid {model.__name__} record: {_why(exc)}")
             dead.append(dead_letter(rec, stage, poison))
     return good, dead
+
+
+def _why(exc: Exception) -> str:
+    """What was wrong with a record, in one line: each failing field and pydantic's reason."""
+    if isinstance(exc, ValidationError):
+        problems = [
+            f"{'.'.join(map(str, e['loc'])) or 'record'}: {e['msg']}" for e in exc.errors()[:3]
+        ]
+        return "; ".join(problems).replace("\n", " ")
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
 
 @dataclass

@@ -36,7 +36,7 @@ class _Record(BaseModel):
         return self.model_dump_json().encode("utf-8")
 
     @classmethod
-    def from_bytes(cls, raw: bytes) -> "_Record":
+    def from_bytes(cls, raw: bytes) -> _Record:
         """Parse bus bytes; raises pydantic.ValidationError on anything that is not this record."""
         return cls.model_validate_json(raw)
 
@@ -107,10 +107,18 @@ class Article(_Record):
     def _utc(cls, value: datetime) -> datetime:
         return _as_utc(value)
 
+    @field_validator("schema_version")
     @classmethod
-    def create(
-        cls, *, link: str, guid: str = "", feed_url: str = "", **fields: object
-    ) -> "Article":
+    def _known_version(cls, value: int) -> int:
+        if value > SCHEMA_VERSION:
+            raise ValueError(
+                f"record schema version {value} is newer than this newswatch's ({SCHEMA_VERSION}): "
+                "upgrade newswatch, then `newswatch dlq replay` re-drives the dead-lettered records"
+            )
+        return value
+
+    @classmethod
+    def create(cls, *, link: str, guid: str = "", feed_url: str = "", **fields: object) -> Article:
         """Build an article, deriving the canonical URL and id from the link (or GUID)."""
         try:
             url = canonical_url(link) if link else ""
@@ -147,7 +155,7 @@ class EnrichedArticle(Article):
         entities: tuple[Entity, ...] | list[Entity],
         classifier_version: str,
         language: str | None = None,
-    ) -> "EnrichedArticle":
+    ) -> EnrichedArticle:
         """Copy an article and attach the processing results."""
         data = article.model_dump()
         if language is not None:
@@ -182,7 +190,7 @@ class DeadLetter(_Record):
     @classmethod
     def build(
         cls, *, stage: str, error: BaseException, payload: bytes, **where: object
-    ) -> "DeadLetter":
+    ) -> DeadLetter:
         """Wrap a failure; the message is truncated so a huge exception cannot bloat the DLQ."""
         return cls(
             stage=stage,

@@ -2,25 +2,36 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
 
-from newswatch import SCHEMA_VERSION, Article, DeadLetter, EnrichedArticle, Entity, TopicLabel
+from newswatch import (
+    SCHEMA_VERSION,
+    Article,
+    DeadLetter,
+    EmbeddedBus,
+    EnrichedArticle,
+    Entity,
+    TopicLabel,
+    decode_batch,
+)
 
 
 def _article(**over: object) -> Article:
-    fields: dict[str, object] = dict(
-        link="https://example.com/a?utm_source=x",
-        title="Title",
-        summary="Sum",
-        text="Body",
-        published_at=datetime(2024, 5, 1, 12, tzinfo=timezone(timedelta(hours=5, minutes=30))),
-        fetched_at=datetime(2024, 5, 1, 7),
-        feed_url="https://example.com/feed",
-        outlet="Example",
-    )
+    fields: dict[str, object] = {
+        "link": "https://example.com/a?utm_source=x",
+        "title": "Title",
+        "summary": "Sum",
+        "text": "Body",
+        "published_at": datetime(2024, 5, 1, 12, tzinfo=timezone(timedelta(hours=5, minutes=30))),
+        "fetched_at": datetime(2024, 5, 1, 7),
+        "feed_url": "https://example.com/feed",
+        "outlet": "Example",
+    }
     fields.update(over)
     return Article.create(**fields)  # type: ignore[arg-type]
 
@@ -62,3 +73,16 @@ def test_dead_letter_keeps_original_payload() -> None:
     assert isinstance(back, DeadLetter)
     assert back.payload == b"\x00raw"
     assert (back.error_class, back.message, back.stage) == ("ValueError", "boom", "processor")
+
+
+def test_a_record_from_a_newer_schema_is_refused_with_the_fix(tmp_path: Path) -> None:
+    """schema.py promises consumers reject records of a newer version; the runner dead-letters them."""
+    newer = _article().model_dump(mode="json") | {"schema_version": SCHEMA_VERSION + 1}
+    with pytest.raises(ValidationError, match="upgrade newswatch"):
+        Article.model_validate(newer)
+    bus = EmbeddedBus(tmp_path / "bus.db")
+    bus.produce("in", "k", json.dumps(newer).encode())
+    bus.flush()
+    good, dead = decode_batch(bus.consumer("g", ["in"]).poll(10, 0.1), Article, "processor")
+    assert good == [] and dead[0].error_class == "PoisonRecordError" and "newer" in dead[0].message
+    bus.close()
