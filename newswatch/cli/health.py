@@ -109,8 +109,7 @@ def _kafka_counts_and_lags(
                 )
             counts[topic] = (since[0], since[1])
         lags: PartitionLags = {}
-        for group in groups:
-            committed = admin.list_consumer_group_offsets(group)
+        for group, committed in _committed_offsets(admin, groups).items():
             for tp, meta in committed.items():
                 if meta.offset >= 0:
                     lags[(group, tp.topic, tp.partition)] = max(0, end.get(tp, 0) - meta.offset)
@@ -118,6 +117,14 @@ def _kafka_counts_and_lags(
     finally:
         consumer.close()
         admin.close()
+
+
+def _committed_offsets(admin: Any, groups: list[str]) -> dict[str, dict[Any, Any]]:
+    """group -> {TopicPartition: OffsetAndMetadata}: kafka-python 3 (the pinned version) renamed
+    2.x's per-group `list_consumer_group_offsets` to `list_group_offsets`, one call for all groups."""
+    if hasattr(admin, "list_group_offsets"):
+        return dict(admin.list_group_offsets(groups))
+    return {group: admin.list_consumer_group_offsets(group) for group in groups}
 
 
 def _stage_rows(settings: Settings, bus: Bus) -> list[StageStatus]:

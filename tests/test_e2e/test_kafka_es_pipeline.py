@@ -13,8 +13,10 @@ from typing import Any
 
 import pytest
 from elasticsearch import Elasticsearch
+from prometheus_client import REGISTRY
 
-from newswatch import article_id
+from newswatch import article_id, load_settings
+from newswatch.cli.health import status_report
 
 ROOT = Path(__file__).resolve().parents[2]
 SEED_URL = "https://newswatch.example/seed/india-russia-joint-defence-manufacturing"
@@ -28,6 +30,7 @@ def _newswatch(
     clean = {k: v for k, v in os.environ.items() if not k.startswith("NEWSWATCH_")}
     return subprocess.run(
         [sys.executable, "-m", "newswatch", *args],
+        check=False,
         env={**clean, **env, "COLUMNS": "200"},
         capture_output=True,
         text=True,
@@ -56,7 +59,7 @@ def production_env(
 
 
 def test_separate_services_on_kafka_and_elasticsearch(
-    production_env: dict[str, str], es_url: str
+    production_env: dict[str, str], es_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     env = production_env
     prefix = env["NEWSWATCH_ELASTIC__INDEX_PREFIX"]
@@ -91,3 +94,20 @@ def test_separate_services_on_kafka_and_elasticsearch(
     again = _newswatch(env, "run", "--once")  # the all-in-one mode on the same servers: nothing new
     assert again.returncode == 0, again.stderr
     assert "processed 0 articles" in again.stdout
+
+    health = _newswatch(env, "health")  # exit 0: every group caught up, no dead letters, feeds ok
+    assert health.returncode == 0, health.stdout + health.stderr
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    report = status_report(load_settings())
+    by_stage = {s.stage: s for s in report.stages}
+    assert by_stage["collector"].last_hour == published and report.store_count == published
+    assert by_stage["processor"].lag == by_stage["sink"].lag == 0 and report.dlq_size == 0
+    group = by_stage["processor"].group
+    lags = {  # issue 8: lag per group and partition on /metrics, all four partitions of news.raw
+        p: REGISTRY.get_sample_value(
+            "newswatch_consumer_lag", {"group": group, "topic": "news.raw", "partition": str(p)}
+        )
+        for p in range(4)
+    }
+    assert lags == {0: 0, 1: 0, 2: 0, 3: 0}
