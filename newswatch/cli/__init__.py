@@ -26,10 +26,18 @@ app = typer.Typer(
 @app.callback()
 def root(
     ctx: typer.Context,
-    config: Annotated[Optional[Path], typer.Option(help="TOML settings file [env: NEWSWATCH_CONFIG]")] = None,
-    data_dir: Annotated[Optional[Path], typer.Option(help="embedded data directory [env: NEWSWATCH_DATA_DIR]")] = None,
-    feeds_file: Annotated[Optional[Path], typer.Option("--feeds", help="feed list TOML [env: NEWSWATCH_FEEDS_FILE]")] = None,
-    json_logs: Annotated[bool, typer.Option("--json-logs", help="log JSON lines [env: NEWSWATCH_LOG_JSON]")] = False,
+    config: Annotated[
+        Optional[Path], typer.Option(help="TOML settings file [env: NEWSWATCH_CONFIG]")
+    ] = None,
+    data_dir: Annotated[
+        Optional[Path], typer.Option(help="embedded data directory [env: NEWSWATCH_DATA_DIR]")
+    ] = None,
+    feeds_file: Annotated[
+        Optional[Path], typer.Option("--feeds", help="feed list TOML [env: NEWSWATCH_FEEDS_FILE]")
+    ] = None,
+    json_logs: Annotated[
+        bool, typer.Option("--json-logs", help="log JSON lines [env: NEWSWATCH_LOG_JSON]")
+    ] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="debug logging")] = False,
 ) -> None:
     """Build settings once from the file, the environment and these options."""
@@ -42,7 +50,9 @@ def root(
         settings = load_settings(config, **overrides)
     except (NewswatchError, ValueError) as exc:
         raise typer.BadParameter(f"invalid settings: {exc}") from exc
-    configure_logging(json_lines=json_logs or settings.log_json, level="DEBUG" if verbose else "INFO")
+    configure_logging(
+        json_lines=json_logs or settings.log_json, level="DEBUG" if verbose else "INFO"
+    )
     ctx.obj = AppContext(settings=settings)
 
 
@@ -58,7 +68,6 @@ app.command()(web.web)
 alerts.app.command("run")(commands.alerts_run)
 app.add_typer(alerts.app, name="alerts")
 app.add_typer(services.config_app, name="config")
-
 
 
 def run() -> None:

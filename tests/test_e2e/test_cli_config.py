@@ -17,14 +17,19 @@ pytestmark = pytest.mark.e2e
 def _newswatch(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("NEWSWATCH_")}
     return subprocess.run(
-        [sys.executable, "-m", "newswatch", *args], env={**clean, **env, "COLUMNS": "200"},
-        capture_output=True, text=True, timeout=120,
+        [sys.executable, "-m", "newswatch", *args],
+        env={**clean, **env, "COLUMNS": "200"},
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
 def test_config_show_masks_secrets(tmp_path: Path) -> None:
     result = _newswatch(
-        {"NEWSWATCH_DATA_DIR": str(tmp_path), "NEWSWATCH_ELASTIC__PASSWORD": "hunter2-secret"}, "config", "show"
+        {"NEWSWATCH_DATA_DIR": str(tmp_path), "NEWSWATCH_ELASTIC__PASSWORD": "hunter2-secret"},
+        "config",
+        "show",
     )
     assert result.returncode == 0, result.stderr
     shown = json.loads(result.stdout)
@@ -35,7 +40,9 @@ def test_config_show_masks_secrets(tmp_path: Path) -> None:
 
 def test_config_check_reports_each_failure_with_its_fix(tmp_path: Path) -> None:
     result = _newswatch(
-        {"NEWSWATCH_DATA_DIR": str(tmp_path), "NEWSWATCH_STORE": "http://127.0.0.1:9"}, "config", "check"
+        {"NEWSWATCH_DATA_DIR": str(tmp_path), "NEWSWATCH_STORE": "http://127.0.0.1:9"},
+        "config",
+        "check",
     )
     assert result.returncode == 1
     assert "FAIL  feed list" in result.stdout and "newswatch feeds add" in result.stdout
@@ -46,7 +53,12 @@ def test_config_check_reports_each_failure_with_its_fix(tmp_path: Path) -> None:
 
 def test_config_check_passes_on_the_demo_setup(tmp_path: Path) -> None:
     result = _newswatch(
-        {"NEWSWATCH_DATA_DIR": str(tmp_path), "NEWSWATCH_FEEDS_FILE": str(ROOT / "seeds" / "feeds.toml")}, "config", "check"
+        {
+            "NEWSWATCH_DATA_DIR": str(tmp_path),
+            "NEWSWATCH_FEEDS_FILE": str(ROOT / "seeds" / "feeds.toml"),
+        },
+        "config",
+        "check",
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "6 feeds (6 enabled)" in result.stdout
