@@ -46,6 +46,8 @@ from processors.names import (
     EVENT_WORDS,
     FACILITY_ENDINGS,
     HONORIFICS,
+    NEWSPAPER_WORDS,
+    ORG_WORDS,
     PERSON_TITLES,
     PRODUCT_ENDINGS,
     STREET_ENDINGS,
@@ -285,6 +287,8 @@ def _weak_name(
     so is an ORG of several words ("Coronavirus Looms")."""
     name, label, canonical = mention
     words = name.split()
+    if label == "ORG" and len(words) == 1 and not ent.ent_id_ and used_as_common_word(name, text):
+        return True  # "'Suspect list is long'" ... "his suspect list"
     if label == "ORG":
         # a run of a title-cased headline ("Coronavirus Looms", "Barring Travelers"): several words,
         # none of them written with its capital again in the rest of the text
@@ -347,6 +351,8 @@ def _mentions(ent: Span, gazetteer: Gazetteer) -> list[tuple[str, str, str]]:
     parts = _POSSESSIVE.split(ent.text) if label in {"ORG", "PERSON"} else [ent.text]
     if label == "PERSON":
         parts = parts[:1]
+    elif len(parts) > 1 and any(part.strip().lower() in ORG_WORDS for part in parts[1:]):
+        parts = [ent.text]  # "New People's Army": the possessive is the name's own
     parts = [name for part in parts for name in split_list(_clean(part), label)]
     out = []
     for part in parts:
@@ -364,7 +370,9 @@ def _mention(raw: str, label: str, gazetteer: Gazetteer) -> tuple[str, str, str]
         text = trim_lowercase_tail(text)
     if label == "PERSON":
         text = _strip_title(text, gazetteer.titles | HONORIFICS | PERSON_TITLES)
-        if " " not in text and text.isupper() and len(text) > 1:
+        if text and text.split()[-1] in NEWSPAPER_WORDS and not (" " in text and is_given_name(text.split()[0])):
+            label = "ORG"  # "the Herald's morning quiz", "Sydney Morning Herald"
+        elif " " not in text and text.isupper() and len(text) > 1:
             label = "ORG"  # "DOLE: More OFWs ...": an acronym, judged by the unknown-acronym rule
     if (
         label in {"PERSON", "GPE", "LOC", "FAC"}

@@ -171,6 +171,22 @@ PERSON_TITLES = frozenset(
     }
 )
 """Words of address and office dropped from the front of a PERSON ("Astrologer Hedy Damari")."""
+NEWSPAPER_WORDS = frozenset(
+    {
+        "Herald",
+        "Times",
+        "Tribune",
+        "Gazette",
+        "Chronicle",
+        "Telegraph",
+        "Observer",
+        "Inquirer",
+        "Courier",
+        "Examiner",
+        "Advertiser",
+    }
+)
+"""A "person" named like a newspaper is one ("the Herald's morning quiz")."""
 STREET_ENDINGS = (
     " Street",
     " Road",
