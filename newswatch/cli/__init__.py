@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -49,7 +50,11 @@ def root(
     try:
         settings = load_settings(config, **overrides)
     except (NewswatchError, ValueError) as exc:
-        raise typer.BadParameter(f"invalid settings: {exc}") from exc
+        file = config or os.environ.get("NEWSWATCH_CONFIG")
+        where = (
+            f"settings file {file} or NEWSWATCH_* variables" if file else "NEWSWATCH_* variables"
+        )
+        raise typer.BadParameter(f"invalid settings in {where}: {exc}") from exc
     configure_logging(
         json_lines=json_logs or settings.log_json, level="DEBUG" if verbose else "INFO"
     )

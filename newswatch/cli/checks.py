@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from newswatch.cli import wiring
-from newswatch.errors import NewswatchError
+from newswatch.errors import ConfigError, NewswatchError
 from newswatch.settings import Settings
 
 
@@ -27,6 +27,19 @@ def _feeds(settings: Settings) -> str:
     return f"{len(feeds)} feeds ({enabled} enabled) in {settings.feeds_path}"
 
 
+def _rules(settings: Settings) -> str:
+    from sinks.alerts import load_rules, rules_path_for
+
+    path = rules_path_for(settings)
+    if not path.exists():
+        return f"no rules file at {path} (optional; `newswatch alerts add NAME QUERY` creates it)"
+    book = load_rules(path)
+    if book.problems:
+        found = "; ".join(f"{p.name}: {p.message}" for p in book.problems)
+        raise ConfigError(f"{path}: {found} (fix the file; the other rules still load)")
+    return f"{len(book.rules)} rules, {len(book.channels)} channels in {path}"
+
+
 def _bus(settings: Settings) -> str:
     bus = wiring.open_bus(settings)
     bus.close()
@@ -42,6 +55,7 @@ def _store(settings: Settings) -> str:
 
 CHECKS: tuple[tuple[str, Callable[[Settings], str]], ...] = (
     ("feed list", _feeds),
+    ("alert rules", _rules),
     ("bus", _bus),
     ("store", _store),
 )

@@ -18,6 +18,7 @@ def _newswatch(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[s
     clean = {k: v for k, v in os.environ.items() if not k.startswith("NEWSWATCH_")}
     return subprocess.run(
         [sys.executable, "-m", "newswatch", *args],
+        check=False,
         env={**clean, **env, "COLUMNS": "200"},
         capture_output=True,
         text=True,
@@ -62,3 +63,36 @@ def test_config_check_passes_on_the_demo_setup(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "6 feeds (6 enabled)" in result.stdout
+
+
+def test_config_check_validates_the_alert_rules(tmp_path: Path) -> None:
+    rules = tmp_path / "alerts.yaml"
+    rules.write_text(
+        "rules:\n  - name: good\n    query: 'topic:defence'\n"
+        "  - name: broken\n    query: 'topic:defence AND ('\n",
+        encoding="utf-8",
+    )
+    env = {
+        "NEWSWATCH_DATA_DIR": str(tmp_path),
+        "NEWSWATCH_FEEDS_FILE": str(ROOT / "seeds" / "feeds.toml"),
+        "NEWSWATCH_ALERTS_FILE": str(rules),
+    }
+    result = _newswatch(env, "config", "check")
+    assert result.returncode == 1
+    assert "FAIL  alert rules" in result.stdout and "broken" in result.stdout
+    assert "ok  feed list" in result.stdout
+    demo = {**env, "NEWSWATCH_ALERTS_FILE": str(ROOT / "seeds" / "demo-alerts.yaml")}
+    passed = _newswatch(demo, "config", "check")
+    assert passed.returncode == 0, passed.stdout
+    assert "ok  alert rules: 3 rules" in passed.stdout
+
+
+def test_an_invalid_settings_file_is_refused_naming_the_file_and_field(tmp_path: Path) -> None:
+    bad = tmp_path / "newswatch.toml"
+    bad.write_text('[fetch]\ntimeout_s = "soon"\n', encoding="utf-8")
+    result = _newswatch(
+        {"NEWSWATCH_DATA_DIR": str(tmp_path), "NEWSWATCH_CONFIG": str(bad)}, "config", "check"
+    )
+    assert result.returncode == 2
+    assert str(bad) in result.stderr
+    assert "fetch.timeout_s" in result.stderr and "Traceback" not in result.stderr
