@@ -21,7 +21,10 @@ from newswatch.topics import DLQ
 
 app = typer.Typer(help="Inspect and re-drive dead letters (news.dlq).", no_args_is_help=True)
 
-def _pending(settings: Settings, limit: int) -> tuple[list[tuple[Record, DeadLetter | None]], Bus, Consumer]:
+
+def _pending(
+    settings: Settings, limit: int
+) -> tuple[list[tuple[Record, DeadLetter | None]], Bus, Consumer]:
     bus = wiring.open_bus(settings)
     consumer = bus.consumer(wiring.group_name(settings, wiring.DLQ_INSPECTOR), [DLQ])
     rows: list[tuple[Record, DeadLetter | None]] = []
@@ -51,10 +54,21 @@ def list_dead(
         table.add_column(col, overflow="fold")
     for rec, dl in rows:
         if dl is None:
-            table.add_row(str(rec.offset), "?", "unreadable", "the dead letter itself is not valid JSON", Text(rec.key or ""), "-")
+            table.add_row(
+                str(rec.offset),
+                "?",
+                "unreadable",
+                "the dead letter itself is not valid JSON",
+                Text(rec.key or ""),
+                "-",
+            )
         elif stage is None or dl.stage == stage:
             table.add_row(
-                str(rec.offset), dl.stage, dl.error_class, Text(dl.message[:200]), Text(dl.key or ""),
+                str(rec.offset),
+                dl.stage,
+                dl.error_class,
+                Text(dl.message[:200]),
+                Text(dl.key or ""),
                 dl.failed_at.strftime("%Y-%m-%d %H:%M:%S"),
             )
     app.console.print(table)
@@ -63,7 +77,9 @@ def list_dead(
 
 
 @app.command("show")
-def show(ctx: typer.Context, offset: Annotated[int, typer.Argument(help="offset shown by `dlq list`")]) -> None:
+def show(
+    ctx: typer.Context, offset: Annotated[int, typer.Argument(help="offset shown by `dlq list`")]
+) -> None:
     """One dead letter in full, with its original payload."""
     app = app_context(ctx)
     rows, bus, consumer = _pending(app.settings, 100_000)
@@ -93,4 +109,6 @@ def replay(ctx: typer.Context, limit: Annotated[int, typer.Option(min=1)] = 100_
     consumer.commit([rec for rec, _ in rows])
     consumer.close()
     bus.close()
-    app.console.print(f"re-sent {sent} records; marked {len(rows)} dead letters handled", highlight=False)
+    app.console.print(
+        f"re-sent {sent} records; marked {len(rows)} dead letters handled", highlight=False
+    )
