@@ -88,7 +88,10 @@ def show(
     for rec, dl in rows:
         if rec.offset == offset and dl is not None:
             app.console.print_json(dl.model_dump_json(exclude={"payload_b64"}))
-            app.console.print(Text(dl.payload.decode("utf-8", errors="replace")[:5000]))
+            payload = dl.payload.decode("utf-8", errors="replace")[:5000]
+            app.console.print(
+                Text(payload), soft_wrap=True
+            )  # unwrapped: the payload can be copied or piped
             return
     fail(ctx, f"no pending dead letter at offset {offset}; run `newswatch dlq list`")
 
