@@ -5,13 +5,16 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from newswatch import EmbeddedStore, article_id
 
@@ -158,11 +161,15 @@ def test_bad_store_setting_gives_an_actionable_error(tmp_path: Path) -> None:
 
 
 def test_run_indexes_on_schedule_and_ctrl_c_stops_cleanly(tmp_path: Path) -> None:
-    """`newswatch run` in the foreground: it polls at once, indexes, and SIGINT ends it with exit 0."""
+    """`newswatch run` in the foreground: it polls at once, indexes, serves /metrics (issue 8), and
+    SIGINT ends it with exit 0."""
     (tmp_path / "rules.yaml").write_text(ALERT_RULES, encoding="utf-8")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
     proc = subprocess.Popen(
         [sys.executable, "-m", "newswatch", "run"],
-        env=_env(tmp_path),
+        env={**_env(tmp_path), "NEWSWATCH_METRICS_PORT": str(port)},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -175,6 +182,18 @@ def test_run_indexes_on_schedule_and_ctrl_c_stops_cleanly(tmp_path: Path) -> Non
             if (tmp_path / "store.db").exists():
                 seed = EmbeddedStore(tmp_path / "store.db").get(article_id(SEED_URL))
         assert seed is not None and "defence" in seed.topic_names
+        for _ in range(10):  # the sink counts a batch just after writing it
+            scraped = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+            samples = {
+                (s.name, s.labels.get("stage"), s.labels.get("outcome")): s.value
+                for family in text_string_to_metric_families(scraped)
+                for s in family.samples
+            }
+            if samples.get(("newswatch_articles_total", "sink", "ok")):
+                break
+            time.sleep(1)
+        assert samples[("newswatch_articles_total", "collector", "published")] > 100
+        assert samples[("newswatch_articles_total", "sink", "ok")] >= 1
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=120)
     finally:
