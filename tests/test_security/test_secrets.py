@@ -77,3 +77,28 @@ def test_sasl_and_ssl_settings_reach_every_kafka_client() -> None:
     for role in ("producer", "admin", "consumer-g"):  # the one helper every client is built from
         assert bus._config(role)["sasl_plain_password"] == SASL_PASSWORD
     assert SASL_PASSWORD not in repr(kafka) and SASL_PASSWORD not in str(kafka.model_dump(mode="json"))
+
+
+def test_elasticsearch_api_key_basic_auth_and_tls_reach_the_client() -> None:
+    """Issue 8: Elasticsearch over TLS with an API key or basic auth, for clusters not on localhost."""
+    import base64
+
+    from newswatch import ElasticSettings
+    from sinks.elastic import make_client
+
+    keyed = make_client(
+        "https://es.example:9200",
+        ElasticSettings(api_key=API_KEY, ca_certs="/etc/ssl/es-ca.pem"),  # type: ignore[arg-type]
+    )
+    node = keyed.transport.node_pool.all()[0].config
+    assert keyed._headers["authorization"] == f"ApiKey {API_KEY}"
+    assert (node.scheme, node.verify_certs, node.ca_certs) == ("https", True, "/etc/ssl/es-ca.pem")
+    basic = make_client(
+        "https://es.example:9200",
+        ElasticSettings(username="elastic", password=ES_PASSWORD),  # type: ignore[arg-type]
+    )
+    expected = base64.b64encode(f"elastic:{ES_PASSWORD}".encode()).decode()
+    assert basic._headers["authorization"] == f"Basic {expected}"
+    assert API_KEY not in repr(ElasticSettings(api_key=API_KEY))  # type: ignore[arg-type]
+    keyed.close()
+    basic.close()
