@@ -100,6 +100,7 @@ class AlertEngine:
             )
         self.book = book
         self.loaded = [r for r in book.rules if r.rule.enabled]
+        self._by_name = {r.rule.name: r.rule for r in self.loaded}
         self.matcher = Matcher([r.compiled for r in self.loaded])
         self.notifier.channels = dict(book.channels)
 
@@ -186,8 +187,7 @@ class AlertEngine:
         )
 
     def _submit_all(self, alerts: list[AlertRecord], live: bool) -> list[AlertRecord]:
-        by_name = {r.rule.name: r.rule for r in self.loaded}
-        return [self.notifier.submit(by_name[a.rule], a, live=live) for a in alerts]
+        return [self.notifier.submit(self._by_name[a.rule], a, live=live) for a in alerts]
 
     def _watermark(self, articles: Sequence[EnrichedArticle]) -> datetime:
         latest = max(event_time(a) for a in articles)
