@@ -10,12 +10,13 @@ articles. Printed:
   - live latency: from `store.write([article])` returning (the article is durable) until its
     title is in the live list, median and max over `--rounds` articles; target <= 2 s.
 With an Elasticsearch URL the store is a fresh ElasticStore (prefix nw-bench-web-*), dropped at
-the end; its latency includes the 1 s index refresh.
+the end; its latency includes the index refresh (`elastic.refresh_interval`, default 500ms).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import socket
 import statistics
 import tempfile
@@ -133,7 +134,8 @@ def main() -> None:
                 store.drop()
             store.close()
     load, base = statistics.median(loads), statistics.median(baselines)
-    print(f"store: {args.store}, {args.articles} articles, {args.rounds} rounds")
+    print(f"store: {args.store}, {args.articles} articles, {args.rounds} rounds; "
+          f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} cores")
     print(f"page load (to data-ready): median {load * 1000:.0f} ms; JSON+static fetched directly: "
           f"median {base * 1000:.0f} ms; ratio {load / base:.1f}x")
     print(f"indexed -> visible in live view: median {statistics.median(latencies) * 1000:.0f} ms, "
