@@ -108,6 +108,22 @@ def test_search_finds_the_seed_by_entity_and_topic(
     assert [h["article_id"] for h in hits] == [article_id(SEED_URL)]
 
 
+def test_search_since_and_limit(demo: tuple[Path, subprocess.CompletedProcess[str]]) -> None:
+    data_dir, _ = demo
+
+    def ids(*args: str) -> list[str]:
+        result = _newswatch(data_dir, "search", "--entity", "Vladimir Putin", "--json", *args)
+        assert result.returncode == 0, result.stderr
+        return [json.loads(line)["article_id"] for line in result.stdout.splitlines() if line]
+
+    seed = article_id(SEED_URL)  # published 2025-12-05 12:00 UTC
+    assert seed in ids("--since", "2025-12-05T11:00")
+    assert seed not in ids("--since", "2025-12-05T13:00")
+    assert len(ids("--limit", "2")) == 2 and len(ids()) > 2
+    bad = _newswatch(data_dir, "search", "x", "--since", "last tuesday")
+    assert bad.returncode != 0 and "--since 7d" in bad.stdout + bad.stderr
+
+
 def test_second_run_publishes_nothing_new(
     demo: tuple[Path, subprocess.CompletedProcess[str]],
 ) -> None:
