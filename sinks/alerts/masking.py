@@ -125,12 +125,23 @@ class Secrets:
         return message
 
 
+_HOSTNAME = re.compile(
+    r"^(?:[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+|localhost|\[[0-9A-Fa-f:.]+\])(?::\d+)?$"
+)
+
+
 def mask_url(url: str) -> str:
-    """scheme://host/… with credentials, path and query hidden, for display."""
+    """scheme://host/… with credentials, path and query hidden, for display.
+
+    The host is shown only when it looks like a host name (dotted, localhost, [IPv6]): many
+    apprise schemes keep a token where the host goes (slack://TokenA/…, tgram://bot-token/…).
+    """
     found = re.match(r"^([a-z0-9+.-]+)://(?:[^@/]*@)?([^/?#]*)", url, re.IGNORECASE)
     if not found:
         return MASK
-    host = found.group(2) if not _PLACEHOLDER.search(found.group(2)) else "…"
+    host = found.group(2)
+    if _HOSTNAME.match(host) is None:
+        return f"{found.group(1)}://{MASK}"
     return f"{found.group(1)}://{host}/{MASK}"
 
 

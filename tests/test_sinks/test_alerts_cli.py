@@ -84,3 +84,12 @@ def test_test_prints_the_elasticsearch_query(tmp_path: Path) -> None:
 def test_remove_unknown_rule_fails_with_the_next_step(tmp_path: Path) -> None:
     code, out = run(tmp_path, "remove", "nope")
     assert code == 1 and "newswatch alerts list" in out
+
+
+def test_list_hides_the_token_of_an_inline_channel_url(tmp_path: Path) -> None:
+    token = "T000-B000-XXXXsecretXXXX"
+    code, out = run(tmp_path, "add", "s400", '"S-400"', "--channel", f"slack://{token}/#desk")
+    assert code == 0, out
+    code, out = run(tmp_path, "list")
+    assert code == 0 and "s400" in out and "slack://" in out
+    assert token not in out

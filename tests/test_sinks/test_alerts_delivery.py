@@ -340,9 +340,27 @@ def test_handler_publishes_each_alert_once_on_the_alerts_topic(tmp_path: Path) -
     bus.close()
 
 
-def test_mask_url_hides_credentials_and_paths() -> None:
-    assert mask_url(f"slack://T000/B000/{SECRET}") == "slack://T000/**********"
-    assert SECRET not in mask_url(f"mailtos://user:{SECRET}@smtp.example.org?to=a@b")
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        pytest.param(f"slack://T000/B000/{SECRET}", "slack://**********", id="slack-tokens"),
+        pytest.param(f"tgram://123456:{SECRET}/-100123", "tgram://**********", id="telegram-bot"),
+        pytest.param("ntfy://${TOPIC}", "ntfy://**********", id="placeholder-host"),
+        pytest.param(
+            f"mailtos://user:{SECRET}@smtp.example.org?to=a@b",
+            "mailtos://smtp.example.org/**********",
+            id="mail-credentials",
+        ),
+        pytest.param(
+            f"https://hooks.example:8443/x?k={SECRET}",
+            "https://hooks.example:8443/**********",
+            id="webhook-query",
+        ),
+        pytest.param("json://localhost/hook", "json://localhost/**********", id="localhost"),
+    ],
+)
+def test_mask_url_hides_credentials_paths_and_token_hosts(url: str, shown: str) -> None:
+    assert mask_url(url) == shown
 
 
 def test_alert_runner_fires_once_then_never_again_for_the_seed_rule(tmp_path: Path) -> None:
