@@ -90,7 +90,9 @@ class ElasticSettings(BaseModel):
     password: SecretStr | None = None
     ca_certs: str | None = None
     verify_certs: bool = True
-    analyzer: str = Field(default="standard", description="'english' needs the analysis-common module")
+    analyzer: str = Field(
+        default="standard", description="'english' needs the analysis-common module"
+    )
     replicas: int = 0
     bulk_docs: int = 500
     bulk_interval_s: float = 1.0
@@ -103,7 +105,9 @@ class ElasticSettings(BaseModel):
         "for bulk backfills",
     )
     retention_days: int = 90
-    rollover_max_age: str = Field(default="7d", description="`newswatch maintain` starts a new index this often")
+    rollover_max_age: str = Field(
+        default="7d", description="`newswatch maintain` starts a new index this often"
+    )
     rollover_max_primary_shard_size: str = "25gb"
 
     @field_validator("refresh_interval")
@@ -122,10 +126,18 @@ class VolumeSettings(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    baseline_days: int = Field(default=14, ge=1, description="days of history the usual rate is the median of")
-    min_history_days: int = Field(default=3, ge=1, description="no judgement before this many full days")
-    min_daily_articles: float = Field(default=5.0, ge=0, description="feeds usually below this per day are never flagged")
-    drop_ratio: float = Field(default=0.25, gt=0, le=1, description="flag when the last 24 h < ratio x usual")
+    baseline_days: int = Field(
+        default=14, ge=1, description="days of history the usual rate is the median of"
+    )
+    min_history_days: int = Field(
+        default=3, ge=1, description="no judgement before this many full days"
+    )
+    min_daily_articles: float = Field(
+        default=5.0, ge=0, description="feeds usually below this per day are never flagged"
+    )
+    drop_ratio: float = Field(
+        default=0.25, gt=0, le=1, description="flag when the last 24 h < ratio x usual"
+    )
 
 
 class Settings(BaseSettings):
@@ -137,20 +149,46 @@ class Settings(BaseSettings):
 
     data_dir: Path = Field(default_factory=default_home)
     feeds_file: Path | None = Field(default=None, description="default: <data_dir>/feeds.toml")
-    alerts_file: Path | None = Field(default=None, description="alert rules YAML; default: <data_dir>/alerts.yaml")
+    alerts_file: Path | None = Field(
+        default=None, description="alert rules YAML; default: <data_dir>/alerts.yaml"
+    )
     bus: str = Field(default="embedded", description="'embedded' or kafka://host:port[,host:port]")
     store: str = Field(default="embedded", description="'embedded' or http(s)://host:9200")
     batch_size: int = 64
     seen_ids_max: int = 1_000_000
     log_json: bool = False
-    metrics_port: int = Field(default=0, description="serve Prometheus /metrics here from long-running commands; 0 = off")
-    bus_retention_days: float = Field(default=7.0, ge=0, description="embedded log: keep raw/enriched/alerts records this long; 0 = forever")
-    dlq_retention_days: float = Field(default=30.0, ge=0, description="embedded log: keep dead letters this long; 0 = forever")
-    store_retention_days: float = Field(default=90.0, ge=0, description="embedded store: drop articles published longer ago; 0 = forever")
-    archive_retention_days: int = Field(default=365, ge=0, description="raw archive: drop live bodies fetched longer ago; 0 = forever")
-    archive_max_bytes: int = Field(default=0, ge=0, description="raw archive: trim the oldest bodies past this size; 0 = no bound")
-    volume_history_days: int = Field(default=60, ge=1, description="hourly per-feed counts kept for the volume signal")
-    maintain_interval_s: float = Field(default=3600.0, gt=0, description="how often `run` applies retention")
+    metrics_port: int = Field(
+        default=0, description="serve Prometheus /metrics here from long-running commands; 0 = off"
+    )
+    bus_retention_days: float = Field(
+        default=7.0,
+        ge=0,
+        description="embedded log: keep raw/enriched/alerts records this long; 0 = forever",
+    )
+    dlq_retention_days: float = Field(
+        default=30.0, ge=0, description="embedded log: keep dead letters this long; 0 = forever"
+    )
+    store_retention_days: float = Field(
+        default=90.0,
+        ge=0,
+        description="embedded store: drop articles published longer ago; 0 = forever",
+    )
+    archive_retention_days: int = Field(
+        default=365,
+        ge=0,
+        description="raw archive: drop live bodies fetched longer ago; 0 = forever",
+    )
+    archive_max_bytes: int = Field(
+        default=0,
+        ge=0,
+        description="raw archive: trim the oldest bodies past this size; 0 = no bound",
+    )
+    volume_history_days: int = Field(
+        default=60, ge=1, description="hourly per-feed counts kept for the volume signal"
+    )
+    maintain_interval_s: float = Field(
+        default=3600.0, gt=0, description="how often `run` applies retention"
+    )
     fetch: FetchSettings = FetchSettings()
     schedule: ScheduleSettings = ScheduleSettings()
     kafka: KafkaSettings = KafkaSettings()
@@ -202,9 +240,13 @@ class Settings(BaseSettings):
 
 def load_settings(config: Path | None = None, **overrides: Any) -> Settings:
     """Build settings once (CLI start-up); `config` wins over NEWSWATCH_CONFIG. Nothing global changes."""
-    path = config or (Path(os.environ["NEWSWATCH_CONFIG"]) if os.environ.get("NEWSWATCH_CONFIG") else None)
+    path = config or (
+        Path(os.environ["NEWSWATCH_CONFIG"]) if os.environ.get("NEWSWATCH_CONFIG") else None
+    )
     if path is not None and not path.is_file():
-        raise ConfigError(f"settings file {path} does not exist: fix --config / NEWSWATCH_CONFIG or create it")
+        raise ConfigError(
+            f"settings file {path} does not exist: fix --config / NEWSWATCH_CONFIG or create it"
+        )
     token = _CONFIG_FILE.set(path)
     try:
         return Settings(**overrides)
