@@ -79,8 +79,11 @@ def _client_config(
         config["sasl_plain_password"] = (
             kafka.sasl_password.get_secret_value() if kafka.sasl_password else None
         )
-    if kafka.ssl_cafile:
-        config["ssl_cafile"] = kafka.ssl_cafile
+    for name in ("ssl_cafile", "ssl_certfile", "ssl_keyfile"):  # TLS files, mutual TLS included
+        if getattr(kafka, name):
+            config[name] = getattr(kafka, name)
+    if kafka.ssl_password is not None:
+        config["ssl_password"] = kafka.ssl_password.get_secret_value()
     return config
 
 

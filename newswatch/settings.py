@@ -74,6 +74,9 @@ class KafkaSettings(BaseModel):
     sasl_username: str | None = None
     sasl_password: SecretStr | None = None
     ssl_cafile: str | None = None
+    ssl_certfile: str | None = Field(default=None, description="client certificate (mutual TLS)")
+    ssl_keyfile: str | None = Field(default=None, description="client certificate's private key")
+    ssl_password: SecretStr | None = Field(default=None, description="password of ssl_keyfile")
     partitions: int = 6
     retention_hours: int = 24 * 7
     group_prefix: str = "newswatch"

@@ -68,11 +68,15 @@ def test_sasl_and_ssl_settings_reach_every_kafka_client() -> None:
     kafka = KafkaSettings(
         security_protocol="SASL_SSL", sasl_mechanism="SCRAM-SHA-512", sasl_username="svc",
         sasl_password=SASL_PASSWORD, ssl_cafile="/etc/ssl/ca.pem",  # type: ignore[arg-type]
+        ssl_certfile="/etc/ssl/client.pem", ssl_keyfile="/etc/ssl/client.key",
+        ssl_password=ES_PASSWORD,  # type: ignore[arg-type]
     )
     config = _client_config(["broker:9093"], kafka, "newswatch-test", 1000)
     assert config["security_protocol"] == "SASL_SSL" and config["sasl_mechanism"] == "SCRAM-SHA-512"
     assert config["sasl_plain_username"] == "svc" and config["sasl_plain_password"] == SASL_PASSWORD
     assert config["ssl_cafile"] == "/etc/ssl/ca.pem"
+    assert (config["ssl_certfile"], config["ssl_keyfile"]) == ("/etc/ssl/client.pem", "/etc/ssl/client.key")
+    assert config["ssl_password"] == ES_PASSWORD and ES_PASSWORD not in repr(kafka)
     bus = KafkaBus(["broker:9093"], kafka)
     for role in ("producer", "admin", "consumer-g"):  # the one helper every client is built from
         assert bus._config(role)["sasl_plain_password"] == SASL_PASSWORD
