@@ -62,24 +62,33 @@ def _fold_char(ch: str) -> str:
     return folded[0] if len(folded) >= 1 else ch
 
 
+@lru_cache(maxsize=256)
 def fold_same_length(value: str) -> str:
-    """Like `fold`, but one character out per character in, so offsets map back to `value`."""
+    """Like `fold`, but one character out per character in, so offsets map back to `value`.
+
+    Cached: every term of every rule that fired on an article folds the same few fields.
+    """
     if value.isascii():
         return value.lower()
     return "".join(_fold_char(ch) for ch in value)
 
 
-def locate(original: str, parts: list[str]) -> tuple[int, int] | None:
-    """Offsets of the first word-bounded occurrence of the token sequence in `original`."""
-    if not parts:
-        return None
+@lru_cache(maxsize=16384)
+def _locate_pattern(parts: tuple[str, ...]) -> re.Pattern[str]:
     joined = r"[\W_]+".join(
         "".join(
             r"[^\W_]*" if ch == "*" else r"[^\W_]" if ch == "?" else re.escape(ch) for ch in part
         )
         for part in parts
     )
-    found = re.search(r"(?<![^\W_])" + joined + r"(?![^\W_])", fold_same_length(original))
+    return re.compile(r"(?<![^\W_])" + joined + r"(?![^\W_])")
+
+
+def locate(original: str, parts: list[str]) -> tuple[int, int] | None:
+    """Offsets of the first word-bounded occurrence of the token sequence in `original`."""
+    if not parts:
+        return None
+    found = _locate_pattern(tuple(parts)).search(fold_same_length(original))
     return (found.start(), found.end()) if found else None
 
 
