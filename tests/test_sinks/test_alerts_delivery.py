@@ -392,3 +392,31 @@ def test_alert_runner_fires_once_then_never_again_for_the_seed_rule(tmp_path: Pa
     alerts = bus.consumer("check", [topics.ALERTS]).poll(10, 0.1)
     assert [AlertRecord.model_validate_json(r.value).rule for r in alerts] == ["putin-defence"]
     bus.close()
+
+
+def test_throttle_is_per_group_by_key(tmp_path: Path, httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/hook").respond_with_data("ok")
+    clock = Clock()
+    doc = {
+        "channels": {"hook": {"type": "webhook", "url": httpserver.url_for("/hook")}},
+        "rules": [
+            {
+                "name": "r",
+                "query": "putin",
+                "channels": ["hook"],
+                "throttle": "1h",
+                "group_by": "outlet",
+            }
+        ],
+    }
+    engine = engine_for(tmp_path, doc, clock)
+    a, b, c = (seed_article(n, i) for i, n in enumerate("abc"))
+    b = b.model_copy(update={"outlet": "Other outlet"})
+    out = engine.process([a, b, c])
+    assert [(x.article_id, x.key, x.suppressed) for x in out] == [
+        ("a", "newswatch seed", ""),
+        ("b", "Other outlet", ""),
+        ("c", "newswatch seed", "throttled"),
+    ]
+    assert len(httpserver.log) == 2
+    engine.close()
