@@ -28,7 +28,7 @@ from datetime import datetime
 from pathlib import Path
 
 from collectors import ArchiveEntry, ParseResult, parse_entry
-from newswatch.schema import Article, EnrichedArticle, Entity, TopicLabel
+from newswatch.schema import Article, EnrichedArticle
 
 CACHE_FILE = "enrich-cache.db"
 WRITE_EVERY = 2000
@@ -103,14 +103,12 @@ def enrichment_value(done: EnrichedArticle) -> str:
 def rebuild(article: Article, value: str, version: str, now: datetime) -> EnrichedArticle:
     """The enriched article from the article and a cached value, processed at the replay's `now`."""
     data = json.loads(value)
-    enriched = EnrichedArticle.from_article(
-        article,
-        topics=[TopicLabel.model_validate(t) for t in data["topics"]],
-        entities=[Entity.model_validate(e) for e in data["entities"]],
-        classifier_version=version,
-        language=data["language"],
-    )
-    return enriched.model_copy(update={"processed_at": now})
+    # what `EnrichedArticle.from_article(...).model_copy(update={"processed_at": now})` makes, in
+    # one validation: no utcnow() default to overwrite, no TopicLabel/Entity built twice
+    fields = article.model_dump()
+    fields.update(topics=data["topics"], entities=data["entities"], classifier_version=version,
+                  language=data["language"], processed_at=now)  # fmt: skip
+    return EnrichedArticle.model_validate(fields)
 
 
 def parse_key(fingerprint: str, feed_url: str, fetched_at: datetime, outlet: str,
