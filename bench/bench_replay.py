@@ -1,6 +1,7 @@
 """Replay and backtest throughput, archive size per 1,000 items, and a month of 40 feeds.
 
-    .venv/bin/python -u bench/bench_replay.py [--corpus DIR] [--workers N] [--month] [--kafka HOST:PORT] [--es URL]
+    .venv/bin/python -u bench/bench_replay.py [--corpus DIR] [--workers N] [--month [--days N] [--only-month]]
+                                              [--kafka HOST:PORT] [--es URL]
 
 Archive: every snapshot of ../shared/corpora/feeds imported into a fresh archive (zstd blobs +
 SQLite index). Collector half, same run: read blob, parse at snapshot time, dedup, with the
@@ -22,7 +23,11 @@ per new article: end-to-end wall time less that pass, divided by the articles; t
 per-fetch work as if it did not overlap with the workers, so it errs high). `--month` measures
 it instead: it builds that month as an archive (real corpus titles and summaries recombined so
 that no two items share a text; each body holds the feed's newest 30 items) and backtests it,
-first run and re-run.
+first run and re-run (`--days N` builds and backtests the first N days only, for profiling a
+slice; `--only-month` skips the corpus's end-to-end runs and estimate). Every run prints the CPU
+seconds of this process and of the enrichment workers, so a loaded machine's figures still add
+up; the month also prints its collector half alone (read, parse, dedup: CPU seconds) and the
+floor those CPU seconds set on this machine's cores.
 """
 
 from __future__ import annotations
@@ -109,10 +114,11 @@ def small_document_cost(settings: Settings) -> float:
 
 @dataclass
 class Run:
-    """One end-to-end run: wall and this process's CPU seconds, the result, and what the cache served."""
+    """One end-to-end run: wall, this process's and the workers' CPU seconds, the result, and what the cache served."""
 
     wall_s: float
     cpu_s: float
+    workers_cpu_s: float
     result: rp.ReplayResult
     enriched_here: int
     hits: dict[str, int]
@@ -128,7 +134,7 @@ def end_to_end(
     replay_cache = ReplayCache(cache) if cache else None
     enricher = PoolEnricher(workers) if workers else InlineEnricher()
     sink = rp.ReplaySink(target, enricher, tester, replay_cache)
-    wall, cpu = time.perf_counter(), time.process_time()
+    wall, cpu, children = time.perf_counter(), time.process_time(), _children_cpu()
     try:
         result = rp.replay_archive(settings, sink, run, FAR_PAST, FAR_FUTURE)
     finally:
@@ -141,11 +147,18 @@ def end_to_end(
     return Run(
         time.perf_counter() - wall,
         time.process_time() - cpu,
+        _children_cpu() - children,  # the pool's workers, reaped by `sink.close`
         result,
         sink.enriched_here,
         hits,
         misses,
     )
+
+
+def _children_cpu() -> float:
+    """CPU seconds of this process's finished child processes (the enrichment workers)."""
+    times = os.times()
+    return times.children_user + times.children_system
 
 
 def kafka_replay(settings: Settings, bootstrap: str, data: Path) -> tuple[float, int]:
@@ -242,32 +255,142 @@ def describe(label: str, run: Run, items: int, baseline: Run | None) -> str:
     served = "".join(
         f"; cache {t}: {run.hits[t]} hits, {run.misses[t]} misses" for t in sorted(run.hits)
     )
-    return (f"{label}: {run.wall_s:.1f} s wall ({run.cpu_s:.1f} s CPU in this process), {items / run.wall_s:,.0f} items/s, "
+    return (f"{label}: {run.wall_s:.1f} s wall ({run.cpu_s:.1f} s CPU in this process, {run.workers_cpu_s:.1f} s in the "
+            f"workers), {items / run.wall_s:,.0f} items/s, "
             f"{r.articles / run.wall_s:.1f} articles/s, {run.wall_s / max(1, r.articles) * 1000:.1f} ms wall per article{ratio}; "
             f"{run.enriched_here} articles sent to the processors{served}")  # fmt: skip
 
 
 def month(args: argparse.Namespace, settings: Settings, data: Path, rules: Path) -> None:
-    """Build a month of `--feeds` feeds as an archive and backtest it: first run, then the re-run."""
+    """Build a month (or `--days`) of `--feeds` feeds as an archive and backtest it: first run, then the re-run."""
     started = time.perf_counter()
     texts = corpus_texts(settings)
-    month_settings = month_archive(texts, data / "month", args.feeds, 30, int(args.bodies_per_day),
+    month_settings = month_archive(texts, data / "month", args.feeds, args.days, int(args.bodies_per_day),
                                    int(args.articles_per_day))  # fmt: skip
     archive = RawArchive.for_settings(month_settings)
     stats = archive.stats()
     archive.close()
-    print(f"month archive: {stats.entries:,} fetches of {stats.feeds} feeds built in {time.perf_counter() - started:.0f} s "
-          f"from {len(texts):,} corpus texts; {stats.stored_bytes / 1e6:.0f} MB stored")  # fmt: skip
+    span = "a month" if args.days == 30 else f"{args.days} days"
+    print(f"{span} archive: {stats.entries:,} fetches of {stats.feeds} feeds built in {time.perf_counter() - started:.0f} s "
+          f"from {len(texts):,} corpus texts; {stats.stored_bytes / 1e6:.0f} MB stored", flush=True)  # fmt: skip
+    cpu = time.process_time()
+    parse_s, fetches, _, fresh = parse_only(month_settings, skip=True)
+    parse_cpu = time.process_time() - cpu
+    print(f"{span}, collector half alone (read, parse new items, dedup): {parse_s:.1f} s wall, {parse_cpu:.1f} s CPU = "
+          f"{parse_cpu / fetches * 1000:.2f} ms CPU per fetch ({fetches:,} fetches, {fresh:,} new articles)", flush=True)  # fmt: skip
     cache = data / "month-cache.db"
+    cores = os.cpu_count() or 1
     for label in ("first backtest", "re-run after a rule edit"):
+        load = os.getloadavg()[0]
         run = end_to_end(month_settings, rules, "month", args.workers, cache)
         print(
             describe(
-                f"a month of {args.feeds} feeds, {label} (measured)", run, run.result.found, None
+                f"{span} of {args.feeds} feeds, {label} (measured)", run, run.result.found, None
             )
         )
+        total = run.cpu_s + run.workers_cpu_s
+        per_article = run.workers_cpu_s / max(1, run.enriched_here) * 1000
         print(f"  = {run.wall_s / 60:.1f} min for {run.result.fetches:,} fetches and {run.result.articles:,} articles "
-              f"(target < 5 min: {'met' if run.wall_s < 300 else 'NOT met'})", flush=True)  # fmt: skip
+              f"(target < 5 min: {'met' if run.wall_s < 300 else 'NOT met'}); load {load:.1f} at start, "
+              f"{os.getloadavg()[0]:.1f} at end", flush=True)  # fmt: skip
+        print(f"  CPU: {run.cpu_s:.0f} s main + {run.workers_cpu_s:.0f} s "
+              f"workers ({per_article:.1f} ms per article enriched, model loads included) = {total:.0f} s; "
+              f"floor on {cores} idle cores {total / cores:.0f} s = {total / cores / 60:.1f} min", flush=True)  # fmt: skip
+
+
+def corpus_runs(
+    args: argparse.Namespace,
+    settings: Settings,
+    data: Path,
+    rules: Path,
+    import_s: float,
+    snaps: int,
+) -> None:
+    """The corpus's figures: archive size, collector half, end to end (baseline, first, re-run), estimate."""
+    archive = RawArchive.for_settings(settings)
+    stats = archive.stats()
+    archive.close()
+    whole_s, fetches, items, fresh = parse_only(settings, skip=False)
+    memory = ReplayMemory()
+    base_s, _, _, _ = parse_only(settings, skip=True, memory=memory)
+    seen_s, _, _, _ = parse_only(settings, skip=True, memory=memory)  # every item seen before
+    per_fetch_month = seen_s / fetches + small_document_cost(settings)
+    per_item_parse = max(0.0, base_s - seen_s) / max(1, fresh)
+    load_started = time.perf_counter()
+    InlineEnricher().processor  # noqa: B018 - the model load, timed
+    load_s = time.perf_counter() - load_started
+    print(f"archive: {snaps} snapshots imported in {import_s:.1f} s; {stats.raw_bytes / 1e6:.1f} MB raw -> "
+          f"{stats.stored_bytes / 1e6:.1f} MB stored ({stats.raw_bytes / stats.stored_bytes:.1f}x)")  # fmt: skip
+    print(f"archive size: {stats.stored_bytes / items * 1000 / 1e3:.0f} KB per 1,000 archived items "
+          f"({items} items in {fetches} fetches), {stats.stored_bytes / fresh * 1000 / 1e6:.2f} MB per 1,000 distinct articles")  # fmt: skip
+    print(f"collector half, whole-body parse (baseline): {items / whole_s:,.0f} items/s, {fetches / whole_s:.1f} fetches/s; "
+          f"skipping items seen earlier: {items / base_s:,.0f} items/s ({base_s / fetches * 1000:.1f} ms per fetch), "
+          f"ratio {whole_s / base_s:.2f}x", flush=True)  # fmt: skip
+    baseline = None
+    if not args.no_baseline:
+        baseline = end_to_end(settings, rules, "bench", 0)
+        print(
+            describe("end to end, baseline (one process, no replay cache)", baseline, items, None),
+            flush=True,
+        )
+    cache = data / "replay-cache.db"
+    first = end_to_end(settings, rules, "bench", args.workers, cache)
+    print(
+        describe(
+            f"end to end, first run ({args.workers} enrichment workers, empty cache)",
+            first,
+            items,
+            baseline,
+        ),
+        flush=True,
+    )
+    warm = end_to_end(settings, rules, "bench", args.workers, cache)
+    print(
+        describe(
+            "end to end, re-run after a rule edit (parse and enrichment cached)",
+            warm,
+            items,
+            baseline,
+        ),
+        flush=True,
+    )
+    result = first.result
+    per_article = max(0.0, first.wall_s - seen_s) / max(1, result.articles)
+    per_article_warm = max(0.0, warm.wall_s - seen_s) / max(1, warm.result.articles)
+    print(f"per fetch whose items were all seen earlier, plus a one-item parse: {per_fetch_month * 1000:.1f} ms; "
+          f"per new article: parse {per_item_parse * 1000:.1f} ms, everything {per_article * 1000:.1f} ms "
+          f"(re-run {per_article_warm * 1000:.1f} ms); model load {load_s:.1f} s")  # fmt: skip
+    counts = Counter(a.alert.rule for a in result.alerts)
+    same = [
+        sorted(a.alert.alert_id for a in r.result.alerts)
+        for r in (first, warm, *([baseline] if baseline else []))
+    ]
+    print(f"would-be alerts: {dict(sorted(counts.items()))} over {result.articles} articles; identical in every run: "
+          f"{all(x == same[0] for x in same)}")  # fmt: skip
+    if args.es:
+        es = end_to_end(
+            settings.model_copy(update={"store": args.es}),
+            rules,
+            "bench-es",
+            args.workers,
+            cache,
+        )
+        print(f"end to end, Elasticsearch replay index, cached: {items / es.wall_s:,.0f} items/s "
+              f"({es.result.articles} articles), ratio to the embedded store {warm.wall_s / es.wall_s:.2f}")  # fmt: skip
+    if args.kafka:
+        k_s, k_n = kafka_replay(settings, args.kafka, data)
+        print(
+            f"Kafka replay by time (news.enriched -> replay store): {k_n / k_s:,.0f} articles/s ({k_n} articles)"
+        )
+    month_fetches = args.feeds * args.bodies_per_day * 30
+    month_articles = args.feeds * args.articles_per_day * 30
+    for label, cost, fetch_cost, load in (
+        ("first backtest", per_article, per_fetch_month, load_s),
+        ("re-run after a rule edit", per_article_warm, seen_s / fetches, 0.0),
+    ):
+        month_s = load + month_fetches * fetch_cost + month_articles * cost
+        print(f"a month of {args.feeds} feeds ({month_fetches:,.0f} changed bodies, {month_articles:,.0f} new articles), "
+              f"{label}, estimated: ~{month_s:.0f} s = {month_s / 60:.1f} min (target < 5 min: {'met' if month_s < 300 else 'NOT met'})")  # fmt: skip
 
 
 def main() -> None:
@@ -286,6 +409,14 @@ def main() -> None:
     parser.add_argument(
         "--month", action="store_true", help="build and backtest the month (adds ~15 min)"
     )
+    parser.add_argument(
+        "--days", type=int, default=30, help="with --month: build and backtest this many days"
+    )
+    parser.add_argument(
+        "--only-month",
+        action="store_true",
+        help="with --month: skip the corpus's end-to-end runs and the estimate",
+    )
     parser.add_argument("--feeds", type=int, default=40)
     parser.add_argument(
         "--bodies-per-day", type=float, default=24.0, help="changed bodies per feed per day"
@@ -302,94 +433,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-replay-") as tmp:
         data = Path(tmp)
         settings, import_s, snaps = build_archive(args.corpus, data / "data")
-        archive = RawArchive.for_settings(settings)
-        stats = archive.stats()
-        archive.close()
-        whole_s, fetches, items, fresh = parse_only(settings, skip=False)
-        memory = ReplayMemory()
-        base_s, _, _, _ = parse_only(settings, skip=True, memory=memory)
-        seen_s, _, _, _ = parse_only(settings, skip=True, memory=memory)  # every item seen before
-        per_fetch_month = seen_s / fetches + small_document_cost(settings)
-        per_item_parse = max(0.0, base_s - seen_s) / max(1, fresh)
-        load_started = time.perf_counter()
-        InlineEnricher().processor  # noqa: B018 - the model load, timed
-        load_s = time.perf_counter() - load_started
         rules = data / "rules.yaml"
         rules.write_text(RULES, encoding="utf-8")
-        print(f"archive: {snaps} snapshots imported in {import_s:.1f} s; {stats.raw_bytes / 1e6:.1f} MB raw -> "
-              f"{stats.stored_bytes / 1e6:.1f} MB stored ({stats.raw_bytes / stats.stored_bytes:.1f}x)")  # fmt: skip
-        print(f"archive size: {stats.stored_bytes / items * 1000 / 1e3:.0f} KB per 1,000 archived items "
-              f"({items} items in {fetches} fetches), {stats.stored_bytes / fresh * 1000 / 1e6:.2f} MB per 1,000 distinct articles")  # fmt: skip
-        print(f"collector half, whole-body parse (baseline): {items / whole_s:,.0f} items/s, {fetches / whole_s:.1f} fetches/s; "
-              f"skipping items seen earlier: {items / base_s:,.0f} items/s ({base_s / fetches * 1000:.1f} ms per fetch), "
-              f"ratio {whole_s / base_s:.2f}x", flush=True)  # fmt: skip
-        baseline = None
-        if not args.no_baseline:
-            baseline = end_to_end(settings, rules, "bench", 0)
-            print(
-                describe(
-                    "end to end, baseline (one process, no replay cache)", baseline, items, None
-                ),
-                flush=True,
-            )
-        cache = data / "replay-cache.db"
-        first = end_to_end(settings, rules, "bench", args.workers, cache)
-        print(
-            describe(
-                f"end to end, first run ({args.workers} enrichment workers, empty cache)",
-                first,
-                items,
-                baseline,
-            ),
-            flush=True,
-        )
-        warm = end_to_end(settings, rules, "bench", args.workers, cache)
-        print(
-            describe(
-                "end to end, re-run after a rule edit (parse and enrichment cached)",
-                warm,
-                items,
-                baseline,
-            ),
-            flush=True,
-        )
-        result = first.result
-        per_article = max(0.0, first.wall_s - seen_s) / max(1, result.articles)
-        per_article_warm = max(0.0, warm.wall_s - seen_s) / max(1, warm.result.articles)
-        print(f"per fetch whose items were all seen earlier, plus a one-item parse: {per_fetch_month * 1000:.1f} ms; "
-              f"per new article: parse {per_item_parse * 1000:.1f} ms, everything {per_article * 1000:.1f} ms "
-              f"(re-run {per_article_warm * 1000:.1f} ms); model load {load_s:.1f} s")  # fmt: skip
-        counts = Counter(a.alert.rule for a in result.alerts)
-        same = [
-            sorted(a.alert.alert_id for a in r.result.alerts)
-            for r in (first, warm, *([baseline] if baseline else []))
-        ]
-        print(f"would-be alerts: {dict(sorted(counts.items()))} over {result.articles} articles; identical in every run: "
-              f"{all(x == same[0] for x in same)}")  # fmt: skip
-        if args.es:
-            es = end_to_end(
-                settings.model_copy(update={"store": args.es}),
-                rules,
-                "bench-es",
-                args.workers,
-                cache,
-            )
-            print(f"end to end, Elasticsearch replay index, cached: {items / es.wall_s:,.0f} items/s "
-                  f"({es.result.articles} articles), ratio to the embedded store {warm.wall_s / es.wall_s:.2f}")  # fmt: skip
-        if args.kafka:
-            k_s, k_n = kafka_replay(settings, args.kafka, data)
-            print(
-                f"Kafka replay by time (news.enriched -> replay store): {k_n / k_s:,.0f} articles/s ({k_n} articles)"
-            )
-        month_fetches = args.feeds * args.bodies_per_day * 30
-        month_articles = args.feeds * args.articles_per_day * 30
-        for label, cost, fetch_cost, load in (
-            ("first backtest", per_article, per_fetch_month, load_s),
-            ("re-run after a rule edit", per_article_warm, seen_s / fetches, 0.0),
-        ):
-            month_s = load + month_fetches * fetch_cost + month_articles * cost
-            print(f"a month of {args.feeds} feeds ({month_fetches:,.0f} changed bodies, {month_articles:,.0f} new articles), "
-                  f"{label}, estimated: ~{month_s:.0f} s = {month_s / 60:.1f} min (target < 5 min: {'met' if month_s < 300 else 'NOT met'})")  # fmt: skip
+        if not (args.month and args.only_month):
+            corpus_runs(args, settings, data, rules, import_s, snaps)
         if args.month:
             month(args, settings, data, rules)
     print(f"load at end: {os.getloadavg()[0]:.1f} (1 min)")
