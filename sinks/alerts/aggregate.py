@@ -69,7 +69,8 @@ class Aggregator:
             t = _ts(event_time(article))
             for key in group_keys(rule.group_by, article):
                 mark = self.state.mark(rule.name, "seen", key)
-                if mark is None or t >= mark[0]:
+                # Strictly newer only: an item delivered again is no sign of life.
+                if mark is None or t > mark[0]:
                     self.state.set_mark(rule.name, "seen", key, t, 0)
         return []
 

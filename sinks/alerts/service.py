@@ -22,6 +22,7 @@ from datetime import datetime
 from pathlib import Path
 
 import httpx
+from pydantic import TypeAdapter
 
 from newswatch import (
     BatchResult,
@@ -48,6 +49,9 @@ from sinks.alerts.state import AlertState
 log = logging.getLogger("newswatch.alerts")
 STAGE = "alerts"
 GROUP_ROLE = "alerts"
+EMITTED_KEEP_S = 7 * 86400.0
+"""How long what an input record produced is remembered: far longer than any uncommitted batch."""
+_ALERT_LIST = TypeAdapter(list[AlertRecord])
 
 
 def match_alert(loaded: LoadedRule, article: EnrichedArticle, view: ArticleView) -> AlertRecord:
@@ -87,6 +91,7 @@ class AlertEngine:
         self.rules_path = rules_path
         self._mtime = _mtime(rules_path)
         self._lock = threading.Lock()
+        self._pruned_at = 0.0
         self.use(book)
 
     def use(self, book: RuleBook) -> None:
@@ -124,11 +129,22 @@ class AlertEngine:
         return [match_alert(self.loaded[i], article, view) for i in self.matcher.match(view)]
 
     def process(
-        self, articles: Sequence[EnrichedArticle], *, live: bool = True
+        self,
+        articles: Sequence[EnrichedArticle],
+        *,
+        live: bool = True,
+        sources: Sequence[str] | None = None,
     ) -> list[AlertRecord]:
-        """Match, claim, aggregate, check flatlines and queue notifications; then send what is due."""
+        """Match, claim, aggregate, check flatlines and queue notifications; then send what is due.
+
+        `sources` names each article's input record ("topic:partition:offset"). A record handled
+        before gives back the alerts it gave then, without matching or notifying again: the
+        runner re-reads a batch whose output never reached the bus (an outage between this
+        step's commit and its produce), and those alerts must still be published.
+        """
         if not articles:
             return []
+        srcs = list(sources) if sources is not None else [None] * len(articles)
         with self._lock:
             out: list[AlertRecord] = []
             with self.state.transaction():
@@ -136,19 +152,34 @@ class AlertEngine:
                 for loaded in self.loaded:
                     if loaded.rule.type in {"spike", "new_term"}:
                         self.aggregator.watch(loaded.rule, start)
-                for article in articles:
-                    out.extend(self._article(article, live))
-                out.extend(
-                    self._submit_all(
-                        self.aggregator.tick(
-                            [r.rule for r in self.loaded], self._watermark(articles)
-                        ),
-                        live,
-                    )
+                last: tuple[str, EnrichedArticle, list[AlertRecord]] | None = None
+                for article, src in zip(articles, srcs, strict=True):
+                    before = self.state.emitted(src, article.article_id) if src else None
+                    if before is not None:
+                        out.extend(_ALERT_LIST.validate_json(before))
+                        continue
+                    fired = self._article(article, live)
+                    out.extend(fired)
+                    if src:
+                        last = (src, article, fired)
+                        self._remember(src, article, fired)
+                ticked = self._submit_all(
+                    self.aggregator.tick([r.rule for r in self.loaded], self._watermark(articles)),
+                    live,
                 )
+                out.extend(ticked)
+                if ticked and last is not None:  # flatlines belong to the batch's last new record
+                    self._remember(last[0], last[1], last[2] + ticked)
             if live:
                 self.flush()
             return out
+
+    def _remember(self, src: str, article: EnrichedArticle, alerts: list[AlertRecord]) -> None:
+        now = utcnow().timestamp()
+        self.state.remember(src, article.article_id, now, _ALERT_LIST.dump_json(alerts).decode())
+        if now - self._pruned_at > 3600:
+            self._pruned_at = now
+            self.state.forget_emitted(now - EMITTED_KEEP_S)
 
     def _article(self, article: EnrichedArticle, live: bool) -> list[AlertRecord]:
         view = ArticleView.of(article)
@@ -262,7 +293,11 @@ def make_alert_handler(engine: AlertEngine, *, live: bool = True) -> Handler:
     def handle(records: Sequence[object]) -> BatchResult:
         engine.reload_if_changed()
         good, dead = decode_batch(records, EnrichedArticle, STAGE)  # type: ignore[arg-type]
-        alerts = engine.process([article for _, article in good], live=live)
+        alerts = engine.process(
+            [article for _, article in good],
+            live=live,
+            sources=[f"{r.topic}:{r.partition}:{r.offset}" for r, _ in good],
+        )
         return BatchResult(
             outputs=[Output(topics.ALERTS, a.alert_id, a.to_bytes()) for a in alerts], dead=dead
         )

@@ -5,6 +5,8 @@
     terms      (rule, term)             terms a new_term rule has seen
     marks      (rule, name, key) -> t   watch start, last fired, last seen, throttle clocks
     outbox     pending notifications (immediate or digest), retried until sent or given up
+    emitted    input record (topic:partition:offset) -> the alerts it produced, so a batch the
+               runner re-reads (its output never reached the bus) yields the same alerts again
 
 Times are POSIX seconds (UTC). `transaction()` groups a batch's writes into one commit.
 `AlertState(":memory:")` keeps nothing: what a backtest uses so it never marks anything as sent.
@@ -30,6 +32,8 @@ CREATE TABLE IF NOT EXISTS marks (rule TEXT, name TEXT, key TEXT, t REAL, n INTE
 CREATE TABLE IF NOT EXISTS outbox (id INTEGER PRIMARY KEY, rule TEXT, channel TEXT, grp TEXT, due REAL,
   payload TEXT, attempts INTEGER DEFAULT 0, status TEXT DEFAULT 'pending', error TEXT DEFAULT '');
 CREATE INDEX IF NOT EXISTS outbox_due ON outbox (status, due);
+CREATE TABLE IF NOT EXISTS emitted (src TEXT PRIMARY KEY, article_id TEXT, t REAL, alerts TEXT) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS emitted_time ON emitted (t);
 """
 
 
@@ -201,6 +205,26 @@ class AlertState:
             return dict(
                 self._conn.execute("SELECT status, COUNT(*) FROM outbox GROUP BY status").fetchall()
             )
+
+    def emitted(self, src: str, article_id: str) -> str | None:
+        """The alerts (JSON list) this input record produced, if it was handled before."""
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT alerts FROM emitted WHERE src=? AND article_id=?", (src, article_id)
+            ).fetchone()
+            return str(row[0]) if row else None
+
+    def remember(self, src: str, article_id: str, t: float, alerts: str) -> None:
+        """Record what an input record produced (overwrites: a recreated topic reuses offsets)."""
+        with self._lock:
+            self._conn.execute(
+                "INSERT OR REPLACE INTO emitted VALUES (?, ?, ?, ?)", (src, article_id, t, alerts)
+            )
+
+    def forget_emitted(self, before: float) -> None:
+        """Drop memories of records handled before `before` (long since committed)."""
+        with self._lock:
+            self._conn.execute("DELETE FROM emitted WHERE t<?", (before,))
 
     def close(self) -> None:
         """Release the file."""

@@ -335,7 +335,52 @@ def test_handler_publishes_each_alert_once_on_the_alerts_topic(tmp_path: Path) -
     result = handler(records)
     assert [o.topic for o in result.outputs] == [topics.ALERTS] and len(result.dead) == 1
     assert AlertRecord.model_validate_json(result.outputs[0].value).article_id == "seed"
-    assert handler(records).outputs == []
+    bus.produce(topics.ENRICHED, "seed", seed_article().to_bytes())  # the article delivered again
+    bus.flush()
+    assert handler(bus.consumer("alerts-2", [topics.ENRICHED]).poll(10, 0.1)[2:]).outputs == []
+    engine.close()
+    bus.close()
+
+
+def test_a_batch_read_again_publishes_the_same_alerts_but_notifies_once(
+    tmp_path: Path, httpserver: HTTPServer
+) -> None:
+    """The runner re-reads a batch whose output never reached the bus (a Kafka outage between
+    this stage's state commit and its produce): its alerts must come out again, not be lost."""
+    httpserver.expect_request("/hook").respond_with_data("ok")
+    clock = Clock()
+    doc = {
+        "channels": {"hook": {"type": "webhook", "url": httpserver.url_for("/hook")}},
+        "rules": [
+            {"name": "putin", "query": "putin", "channels": ["hook"]},
+            {"name": "busy", "query": "putin", "type": "frequency", "threshold": 2, "window": "1h"},
+            {"name": "quiet", "query": "putin", "type": "flatline", "window": "1h"},
+        ],
+    }
+    engine = engine_for(tmp_path, doc, clock)
+    bus = EmbeddedBus(tmp_path / "bus.db")
+    for ident, minutes in (("a", 0), ("b", 1)):
+        bus.produce(topics.ENRICHED, ident, seed_article(ident, minutes).to_bytes())
+    other = seed_article("c", 180).model_copy(update={"title": "Other", "text": "", "entities": ()})
+    bus.produce(topics.ENRICHED, "c", other.to_bytes())  # three hours on: "quiet" goes off
+    bus.flush()
+    records = bus.consumer("alerts", [topics.ENRICHED]).poll(10, 0.1)
+    handler = make_alert_handler(engine)
+    first = [AlertRecord.model_validate_json(o.value) for o in handler(records).outputs]
+    assert sorted(a.rule for a in first) == ["busy", "putin", "putin", "quiet"]
+    engine.close()
+    engine = build_engine(tmp_path / "alerts.yaml", tmp_path / "alerts.db", env={}, clock=clock)
+    again = make_alert_handler(engine)(records)  # a restarted stage reading the same records
+    assert [o.value for o in again.outputs] == [a.to_bytes() for a in first]
+    assert len(httpserver.log) == 2  # one notification per matching article, never a second
+    bus.produce(topics.ENRICHED, "b", seed_article("b", 1).to_bytes())  # b delivered anew
+    bus.flush()
+    assert (
+        make_alert_handler(engine)(
+            bus.consumer("alerts", [topics.ENRICHED]).poll(10, 0.1)[3:]
+        ).outputs
+        == []
+    )
     engine.close()
     bus.close()
 
