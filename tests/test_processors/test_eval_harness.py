@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from eval import entities as entity_harness
 from eval import topics as topic_harness
 from eval.gold import GoldFileError, read_entity_gold, read_topic_gold
-from eval.splits import split_of
+from eval.splits import split_of, story_groups
 from processors import Classifier, EntityExtractor
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -84,6 +84,18 @@ def test_split_is_a_stable_function_of_the_id() -> None:
     assert splits == [split_of(i) for i in ids]
     assert 0.27 < splits.count("heldout") / len(ids) < 0.33
     assert split_of("dvids-gold-g001") == split_of("dvids-gold-g001")
+
+
+def test_story_groups_join_near_duplicates_only() -> None:
+    flash = "OPEC ministers agree to cut crude oil output by one million barrels a day from March"
+    full = flash + ". The cut was agreed in Vienna after three days of talks, delegates said."
+    table = "Fed adds reserves via customer repurchases of 1.5 billion dlrs, a spokesman said on Monday"
+    other = "Fed adds reserves via customer repurchases of 2.0 billion dlrs, a spokesman said on Tuesday"
+    unrelated = "Lakers trade star guard to Celtics before the deadline for two draft picks"
+    ids = ["e", "d", "c", "b", "a"]
+    groups = story_groups(ids, [full, flash, table, other, unrelated])
+    assert groups == ["d", "d", "b", "b", "a"]  # each story named by its smallest id
+    assert groups == story_groups(ids, [full, flash, table, other, unrelated])
 
 
 def test_prepare_builds_disjoint_splits(tmp_path: Path) -> None:
