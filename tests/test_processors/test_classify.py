@@ -103,7 +103,7 @@ HARD_CASES = [
 CORE = {"defence", "trade", "energy"}
 
 
-@pytest.mark.parametrize("name", ["lexicon.v2", "lexicon.v3", "lexicon.v4"])
+@pytest.mark.parametrize("name", ["lexicon.v2", "lexicon.v3", "lexicon.v4", "lexicon.v5"])
 @pytest.mark.parametrize(("title", "summary", "body", "expected"), HARD_CASES)
 def test_hard_cases(name: str, title: str, summary: str, body: str, expected: set[str]) -> None:
     labels = {t.label for t in _classifier(name).classify(title, summary, body)}
@@ -119,7 +119,7 @@ def _classifier(name: str) -> Classifier:
     return _BUILT[name]
 
 
-@pytest.mark.parametrize("name", ["lexicon.v2", "lexicon.v3", "lexicon.v4"])
+@pytest.mark.parametrize("name", ["lexicon.v2", "lexicon.v3", "lexicon.v4", "lexicon.v5"])
 def test_seed_is_defence_and_trade_not_energy(name: str, seed: tuple[str, str]) -> None:
     title, body = seed
     labels = {t.label: t for t in _classifier(name).classify(title, "", body)}
@@ -131,7 +131,7 @@ def test_seed_is_defence_and_trade_not_energy(name: str, seed: tuple[str, str]) 
     assert "free trade agreement" in labels["trade"].evidence
 
 
-@pytest.mark.parametrize("name", ["lexicon.v2", "lexicon.v3", "lexicon.v4"])
+@pytest.mark.parametrize("name", ["lexicon.v2", "lexicon.v3", "lexicon.v4", "lexicon.v5"])
 def test_labels_carry_scores_and_evidence(name: str) -> None:
     topics = _classifier(name).classify("Oil prices jump as OPEC cuts output", "", "Brent crude rose.")
     energy = next(t for t in topics if t.label == "energy")
@@ -163,7 +163,7 @@ def test_no_text_no_labels(classifier: Classifier) -> None:
 
 
 def test_version_names_classifier_and_taxonomy(classifier: Classifier, tmp_path: Path) -> None:
-    assert classifier.version.startswith("lexicon.v4+")
+    assert classifier.version.startswith("lexicon.v5+")
     v2 = _classifier("lexicon.v2")
     assert v2.version.startswith("lexicon.v2+") and v2.version != classifier.version
     changed = tmp_path / "taxonomy.toml"

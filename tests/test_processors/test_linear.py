@@ -1,4 +1,4 @@
-"""The lexicon.v3 and v4 linear model: features, artifact loading, and the training script's guard."""
+"""The lexicon.v3, v4 and v5 linear model: features, artifact loading, and the training script's guard."""
 
 from __future__ import annotations
 
@@ -44,7 +44,7 @@ def test_packaged_artifact_loads_and_is_small() -> None:
     model = LinearTopicModel.load()
     assert set(model.labels) == {"defence", "trade", "energy"}
     assert all(0.0 < m.threshold < 1.0 for m in model.labels.values())
-    for name in ("topics-v3.json", "topics-v4.json"):
+    for name in ("topics-v3.json", "topics-v4.json", "topics-v5.json"):
         assert (ROOT / "processors" / "models" / name).stat().st_size < 400_000
     assert not any(k.startswith("w:") for k in model.labels["defence"].weights)  # lexicon only
 
@@ -69,3 +69,14 @@ def test_training_refuses_held_out_items(tmp_path: Path, capsys: pytest.CaptureF
     assert main(["--gold", str(gold), "--out", str(tmp_path / "m.json")]) == 2
     assert "held-out" in capsys.readouterr().err
     assert not (tmp_path / "m.json").exists()
+
+
+def test_v5_keeps_v4_defence_and_trade_and_blends_energy() -> None:
+    v4 = json.loads((ROOT / "processors" / "models" / "topics-v4.json").read_text(encoding="utf-8"))
+    v5 = json.loads((ROOT / "processors" / "models" / "topics-v5.json").read_text(encoding="utf-8"))
+    assert v5["taxonomy_sha256"] == v4["taxonomy_sha256"]
+    assert v5["labels"]["defence"] == v4["labels"]["defence"]
+    assert v5["labels"]["trade"] == v4["labels"]["trade"]
+    assert v5["settings"]["fold_by"] == "story" and v5["settings"]["blend_words"] == ["energy"]
+    energy = v5["labels"]["energy"]["weights"]
+    assert any(k.startswith("lex:") for k in energy) and sum(k.startswith("w:") for k in energy) > 3000
