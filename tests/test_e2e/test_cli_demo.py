@@ -16,7 +16,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from newswatch import EmbeddedStore, article_id
+from newswatch import EmbeddedBus, EmbeddedStore, article_id, topics
 
 ROOT = Path(__file__).resolve().parents[2]
 SEED_URL = "https://newswatch.example/seed/india-russia-joint-defence-manufacturing"
@@ -31,12 +31,29 @@ rules:
 
 
 def _seed_alerts(data_dir: Path) -> list[str]:
+    """The seed rule's indexed alerts for the seed article (rows are upserted by alert id)."""
     with sqlite3.connect(data_dir / "store.db") as conn:
         docs = [
             json.loads(doc)
             for (doc,) in conn.execute("SELECT doc FROM alerts WHERE rule = 'putin-defence'")
         ]
     return [d["alert_id"] for d in docs if d["article_id"] == article_id(SEED_URL)]
+
+
+def _seed_alerts_published(data_dir: Path) -> int:
+    """How many times the seed rule fired for the seed article on `news.alerts`: every firing is
+    a record there, so a double fire shows here even though the index would overwrite it."""
+    bus = EmbeddedBus(data_dir / "bus.db")
+    consumer = bus.consumer("test-seed-alerts", [topics.ALERTS], start="earliest")
+    fired = 0
+    try:
+        while batch := consumer.poll(max_records=500, timeout_s=0.2):
+            for record in batch:
+                alert = json.loads(record.value)
+                fired += alert["rule"] == "putin-defence" and alert["article_id"] == article_id(SEED_URL)
+    finally:
+        consumer.close()
+    return fired
 
 
 def _env(data_dir: Path, feeds_file: Path = ROOT / "seeds" / "feeds.toml") -> dict[str, str]:
@@ -134,6 +151,7 @@ def test_second_run_publishes_nothing_new(
     assert "processed 0 articles" in again.stdout and " 0 alerts" in again.stdout
     assert EmbeddedStore(data_dir / "store.db").count() == before
     assert len(_seed_alerts(data_dir)) == 1
+    assert _seed_alerts_published(data_dir) == 1
 
 
 def test_seed_rule_fires_exactly_once_for_the_seed_article(
@@ -141,6 +159,7 @@ def test_seed_rule_fires_exactly_once_for_the_seed_article(
 ) -> None:
     data_dir, _ = demo
     assert len(_seed_alerts(data_dir)) == 1
+    assert _seed_alerts_published(data_dir) == 1
     listing = _newswatch(data_dir, "alerts", "list")
     assert listing.returncode == 0, listing.stderr
     assert "putin-defence" in listing.stdout
