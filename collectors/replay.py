@@ -28,6 +28,7 @@ import feedparser  # type: ignore[import-untyped]
 
 from collectors.archive import ArchiveEntry, RawArchive
 from collectors.parse import ParseResult, parse_feed
+from collectors.service import dedup
 from newswatch import Article
 
 _OPEN = re.compile(rb"<(item|entry)(?=[\s>/])")
@@ -138,28 +139,12 @@ def replay_entries(
         marked = [a.model_copy(update={"replay_run": run}) for a in parsed.articles]
         if len(keys) == len(marked):  # one article per item: remember which item made which
             memory.items.update((k, a.article_id) for k, a in zip(keys, marked, strict=True))
-        fresh = _unseen(marked, memory.seen)
+        fresh = dedup(marked, memory.seen)
         for article in marked:
             if article.article_id in memory.seen:
                 memory.resightings[article.article_id] += 1
             memory.seen.add(article.article_id)
         yield ReplayStep(entry, parsed, tuple(fresh), seen_again)
-
-
-def _unseen(articles: list[Article], seen: set[str]) -> list[Article]:
-    """`collectors.service.dedup` without copying `seen`: ids neither seen nor earlier in the batch.
-
-    `dedup` copies the set it is given, which is fine for a live poll but makes a replay
-    quadratic: the replay's set holds every id published so far (48,000 by the end of the
-    bench month), and copying it for each of 28,800 fetches was most of the collector half.
-    """
-    fresh: list[Article] = []
-    taken: set[str] = set()
-    for article in articles:
-        if article.article_id not in seen and article.article_id not in taken:
-            taken.add(article.article_id)
-            fresh.append(article)
-    return fresh
 
 
 def parse_entry(entry: ArchiveEntry, body: bytes) -> ParseResult:

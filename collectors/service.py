@@ -10,6 +10,7 @@ import logging
 import random
 import threading
 from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -62,12 +63,15 @@ class PollOutcome:
         return self.result != "error"
 
 
-def dedup(articles: Sequence[Article], seen: set[str]) -> list[Article]:
-    """Articles whose id is neither in `seen` nor earlier in the batch (first occurrence wins)."""
+def dedup(articles: Sequence[Article], seen: AbstractSet[str]) -> list[Article]:
+    """Articles whose id is neither in `seen` nor earlier in the batch (first occurrence wins).
+
+    `seen` is only read, never copied: a replay passes every id published so far, and copying it
+    per fetch made a month's replay quadratic."""
     fresh: list[Article] = []
-    taken = set(seen)
+    taken: set[str] = set()
     for article in articles:
-        if article.article_id not in taken:
+        if article.article_id not in seen and article.article_id not in taken:
             taken.add(article.article_id)
             fresh.append(article)
     return fresh
