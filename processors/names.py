@@ -303,59 +303,6 @@ def refine_mentions(
     return kept
 
 
-ORG_SUFFIXES = frozenset(
-    {
-        "Inc",
-        "Inc.",
-        "Ltd",
-        "Ltd.",
-        "LLC",
-        "Corp",
-        "Corp.",
-        "Corporation",
-        "Company",
-        "Co.",
-        "plc",
-        "PLC",
-        "Group",
-        "Bank",
-        "Ministry",
-        "Agency",
-        "Party",
-        "Council",
-        "Commission",
-        "Committee",
-        "Department",
-        "University",
-        "Association",
-        "Foundation",
-        "Institute",
-        "Airlines",
-        "Airways",
-        "Club",
-        "Police",
-        "Authority",
-        "Bureau",
-        "Federation",
-        "Society",
-        "Trust",
-        "Holdings",
-        "Industries",
-        "Partners",
-    }
-)
-"""A name ending in one of these is an organisation whatever the model said ("Haqqani Group" read
-as a person, "Ulster Bank" read as a place)."""
-_ORG_HEADS = (
-    "Ministry of ",
-    "Department of ",
-    "University of ",
-    "Bank of ",
-    "Office of ",
-    "Institute of ",
-)
-
-
 _STRICT_ORG_SUFFIXES = frozenset(
     {
         "Inc",
@@ -376,6 +323,41 @@ _STRICT_ORG_SUFFIXES = frozenset(
         "University",
         "Police",
     }
+)
+"""Suffixes no place name ends in: the only cue trusted against a name the model called a place."""
+ORG_SUFFIXES = _STRICT_ORG_SUFFIXES | frozenset(
+    {
+        "Co.",
+        "Bank",
+        "Council",
+        "Commission",
+        "Committee",
+        "Department",
+        "Association",
+        "Foundation",
+        "Institute",
+        "Airlines",
+        "Airways",
+        "Club",
+        "Authority",
+        "Bureau",
+        "Federation",
+        "Society",
+        "Trust",
+        "Holdings",
+        "Industries",
+        "Partners",
+    }
+)
+"""A name ending in one of these is an organisation whatever the model said ("Haqqani Group" read
+as a person, "Ulster Bank" read as a place)."""
+_ORG_HEADS = (
+    "Ministry of ",
+    "Department of ",
+    "University of ",
+    "Bank of ",
+    "Office of ",
+    "Institute of ",
 )
 
 
