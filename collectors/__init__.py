@@ -3,7 +3,14 @@
 The CLI imports this root only; the names in `__all__` are the stable surface.
 """
 
-from collectors.archive import ArchiveEntry, ArchiveStats, FeedSummary, PruneResult, RawArchive, retention_from
+from collectors.archive import (
+    ArchiveEntry,
+    ArchiveStats,
+    FeedSummary,
+    PruneResult,
+    RawArchive,
+    retention_from,
+)
 from collectors.archive_import import ImportReport, Snapshot, find_snapshots, import_snapshots
 from collectors.decode import FeedDocument
 from collectors.feedlist import (

@@ -38,8 +38,7 @@ def canonical_url(url: str) -> str:
     parts = urlsplit(normalized)
     scheme = parts.scheme.lower()
     host = (parts.hostname or "").lower().rstrip(".")
-    if host.startswith("www."):
-        host = host[4:]
+    host = host.removeprefix("www.")
     port = parts.port
     netloc = host if port is None or (scheme, port) in {("http", 80), ("https", 443)} else f"{host}:{port}"
     if scheme == "http":

@@ -7,7 +7,14 @@ from sinks.alert_index import (
     alerts_index_name,
     make_alert_index_handler,
 )
-from sinks.alerts import AlertEngine, AlertRecord, build_engine, make_alert_handler, parse_query, rules_path_for
+from sinks.alerts import (
+    AlertEngine,
+    AlertRecord,
+    build_engine,
+    make_alert_handler,
+    parse_query,
+    rules_path_for,
+)
 from sinks.elastic import ElasticStore, make_client
 from sinks.es_admin import RolloverResult
 from sinks.es_template import TEMPLATE_VERSION, alias_name, build_template
@@ -19,18 +26,18 @@ __all__ = [
     "AlertIndex",
     "AlertRecord",
     "ElasticAlertIndex",
+    "ElasticStore",
     "EmbeddedAlertIndex",
+    "RolloverResult",
     "alerts_index_name",
+    "alias_name",
     "build_engine",
+    "build_template",
     "make_alert_handler",
     "make_alert_index_handler",
-    "parse_query",
-    "rules_path_for",
-    "ElasticStore",
-    "RolloverResult",
-    "alias_name",
-    "build_template",
     "make_client",
     "make_store_handler",
+    "parse_query",
+    "rules_path_for",
     "sink_runner",
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -28,13 +28,13 @@ app = typer.Typer(
 def root(
     ctx: typer.Context,
     config: Annotated[
-        Optional[Path], typer.Option(help="TOML settings file [env: NEWSWATCH_CONFIG]")
+        Path | None, typer.Option(help="TOML settings file [env: NEWSWATCH_CONFIG]")
     ] = None,
     data_dir: Annotated[
-        Optional[Path], typer.Option(help="embedded data directory [env: NEWSWATCH_DATA_DIR]")
+        Path | None, typer.Option(help="embedded data directory [env: NEWSWATCH_DATA_DIR]")
     ] = None,
     feeds_file: Annotated[
-        Optional[Path], typer.Option("--feeds", help="feed list TOML [env: NEWSWATCH_FEEDS_FILE]")
+        Path | None, typer.Option("--feeds", help="feed list TOML [env: NEWSWATCH_FEEDS_FILE]")
     ] = None,
     json_logs: Annotated[
         bool, typer.Option("--json-logs", help="log JSON lines [env: NEWSWATCH_LOG_JSON]")

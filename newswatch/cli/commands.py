@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import signal
 import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -165,10 +164,10 @@ def _parse_since(value: str | None) -> datetime | None:
 def search(
     ctx: typer.Context,
     query: Annotated[str, typer.Argument(help='words and "phrases" (all must match); empty = newest')] = "",
-    topic: Annotated[Optional[list[str]], typer.Option(help="topic label, e.g. defence (repeatable)")] = None,
-    entity: Annotated[Optional[list[str]], typer.Option(help='canonical entity name, e.g. "Vladimir Putin"')] = None,
-    outlet: Annotated[Optional[list[str]], typer.Option(help="outlet name")] = None,
-    since: Annotated[Optional[str], typer.Option(help="ISO time or 24h / 7d / 2w")] = None,
+    topic: Annotated[list[str] | None, typer.Option(help="topic label, e.g. defence (repeatable)")] = None,
+    entity: Annotated[list[str] | None, typer.Option(help='canonical entity name, e.g. "Vladimir Putin"')] = None,
+    outlet: Annotated[list[str] | None, typer.Option(help="outlet name")] = None,
+    since: Annotated[str | None, typer.Option(help="ISO time or 24h / 7d / 2w")] = None,
     limit: Annotated[int, typer.Option(min=1, max=10_000)] = 20,
     as_json: Annotated[bool, typer.Option("--json", help="one JSON object per hit")] = False,
 ) -> None:

@@ -6,7 +6,7 @@ have been handled: `list`/`show` never move it, `replay` moves it past what it r
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -44,7 +44,7 @@ def _pending(
 def list_dead(
     ctx: typer.Context,
     limit: Annotated[int, typer.Option(min=1)] = 50,
-    stage: Annotated[Optional[str], typer.Option(help="only this stage")] = None,
+    stage: Annotated[str | None, typer.Option(help="only this stage")] = None,
 ) -> None:
     """Dead letters not yet re-driven: where they failed and why."""
     app = app_context(ctx)

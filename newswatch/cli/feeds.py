@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -51,7 +51,7 @@ def add(
     url: Annotated[str, typer.Argument(help="http(s) URL, file:// URL or a local path")],
     name: Annotated[str, typer.Option(help="short name")] = "",
     outlet: Annotated[str, typer.Option(help="outlet shown in results")] = "",
-    interval: Annotated[Optional[float], typer.Option(help="poll interval in seconds")] = None,
+    interval: Annotated[float | None, typer.Option(help="poll interval in seconds")] = None,
 ) -> None:
     """Add a feed to the list (no duplicates)."""
     from collectors import add_feed
@@ -99,7 +99,7 @@ def import_opml_cmd(ctx: typer.Context, path: Annotated[Path, typer.Argument(exi
 
 @app.command("export-opml")
 def export_opml_cmd(
-    ctx: typer.Context, output: Annotated[Optional[Path], typer.Option(help="file to write; default stdout")] = None
+    ctx: typer.Context, output: Annotated[Path | None, typer.Option(help="file to write; default stdout")] = None
 ) -> None:
     """Write the feed list as OPML."""
     from collectors import export_opml, load_feeds

@@ -23,8 +23,8 @@ from newswatch.topics import ALERTS, ALL_TOPICS, DLQ, ENRICHED, RAW
 
 if TYPE_CHECKING:
     from collectors import FeedStatus, PollOutcome
-    from sinks import AlertEngine, AlertIndex
     from newswatch.schema import FeedSpec
+    from sinks import AlertEngine, AlertIndex
 
 log = logging.getLogger("newswatch.pipeline")
 
@@ -277,7 +277,7 @@ def _maintain_until_stopped(settings: Settings, stop: threading.Event) -> None:
     while not stop.wait(settings.maintain_interval_s):
         try:
             report = maintain(settings)
-        except Exception:  # noqa: BLE001 - retried at the next interval
+        except Exception:  # retried at the next interval
             log.exception("maintenance failed; retrying in %.0fs", settings.maintain_interval_s)
             continue
         for step in report.steps:
@@ -288,7 +288,7 @@ def _tick_until_stopped(engine: AlertEngine, bus: Bus, stop: threading.Event) ->
     while not stop.wait(ALERT_TICK_S):
         try:
             tick_alerts(engine, bus)
-        except Exception:  # noqa: BLE001 - a failed tick is retried at the next one
+        except Exception:  # a failed tick is retried at the next one
             log.exception("alert timer tick failed; retrying in %.0fs", ALERT_TICK_S)
 
 

@@ -34,7 +34,7 @@ def test_time_from_file_name(name: str, expected: datetime | None) -> None:
 def test_snapshots_take_feed_url_from_the_parent_files_tsv() -> None:
     snaps, skipped = find_snapshots(FIXTURE / "wire")
     assert skipped == []
-    assert [(s.path.name, s.feed_url) for s in snaps][0] == ("20200504T080000Z.xml", FEED)
+    assert (snaps[0].path.name, snaps[0].feed_url) == ("20200504T080000Z.xml", FEED)
     assert [s.taken_at.day for s in snaps] == [4, 4, 5, 7]
 
 

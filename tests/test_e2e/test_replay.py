@@ -32,7 +32,7 @@ pytestmark = pytest.mark.e2e
 def newswatch(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSWATCH_")}
     env.update(NEWSWATCH_DATA_DIR=str(data_dir), COLUMNS="200")
-    return subprocess.run([sys.executable, "-c", LAUNCH, *args], env=env, capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-c", LAUNCH, *args], env=env, capture_output=True, text=True, check=False,
                           timeout=600, cwd=ROOT)  # fmt: skip
 
 

@@ -12,8 +12,8 @@ from pytest_httpserver import HTTPServer
 
 from newswatch import Article, EnrichedArticle, article_id
 from sinks.backtest import (
-    BacktestMeta,
     Backtester,
+    BacktestMeta,
     alerts_csv,
     days_between,
     load_labels,
