@@ -196,6 +196,10 @@ def test_secrets_never_reach_any_log_even_at_debug_level(
         ],
     }
     caplog.set_level(logging.DEBUG)
+    # Other code in the same process (newswatch.logs.configure_logging) may have raised these loggers'
+    # own levels; set them for this test so their records are really produced and checked.
+    for name in ("apprise", "httpx", "urllib3"):
+        caplog.set_level(logging.DEBUG, logger=name)
     engine = engine_for(
         tmp_path, doc, Clock(), env={"TOKEN": SECRET, "SMTP_PASSWORD": SECRET + "2"}
     )
