@@ -19,7 +19,7 @@ from newswatch.errors import ConfigError, NewswatchError
 from newswatch.runner import StageRunner, StageStats
 from newswatch.settings import Settings
 from newswatch.store import Store
-from newswatch.topics import ALERTS, ALL_TOPICS, DLQ, ENRICHED, RAW
+from newswatch.topics import ALERTS, ALL_TOPICS, DLQ, RAW
 
 if TYPE_CHECKING:
     from collectors import FeedStatus, PollOutcome
@@ -110,18 +110,10 @@ def alerts_stage(
     settings: Settings, bus: Bus, stop: threading.Event | None = None, *, live: bool = True
 ) -> tuple[StageRunner, AlertEngine]:
     """The alert worker (news.enriched -> news.alerts + notifications) and its engine, for timed ticks."""
-    import os
+    from sinks.alerts import alert_runner
 
-    from sinks import build_engine, make_alert_handler, rules_path_for
-
-    engine = build_engine(rules_path_for(settings), settings.data_dir / "alerts.db", env=os.environ)
-    runner = StageRunner(
-        stage="alerts", bus=bus, consumer=bus.consumer(group_name(settings, ALERTS_GROUP), [ENRICHED]),
-        handler=make_alert_handler(engine, live=live), batch_size=settings.batch_size,
-    )
-    if stop is not None:
-        runner.stop_event = stop
-    return runner, engine
+    runner = alert_runner(settings, bus, live=live, stop=stop, group=group_name(settings, ALERTS_GROUP))
+    return runner, runner.engine
 
 
 def alert_index_runner(settings: Settings, bus: Bus, index: AlertIndex, stop: threading.Event | None = None) -> StageRunner:

@@ -4,29 +4,22 @@ Wiring (consumer group "<prefix>.alerts" on `news.enriched`):
 
     runner = alert_runner(settings, bus)                     # rules: <data_dir>/alerts.yaml
     runner.run(until_idle=True)                              # or in a thread, until stopped
+    runner.engine.tick()                                     # timed: flatlines, due digests
 
-Per batch, in one state transaction: match every article against the rules (prefilter, then
-candidate trees), claim (rule, article) so it never fires twice, feed aggregate rules, run the
-flatline check at stream time, queue notifications. After the commit, due notifications are
-sent. With `live=False` (backtest/replay) or on records carrying `replay_run`, nothing is sent.
+The engine that does the work per batch is in engine.py; this module turns it into a worker.
 """
 
 from __future__ import annotations
 
-import logging
 import os
-import sqlite3
 import threading
-from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-
-import httpx
-from pydantic import TypeAdapter
 
 from newswatch import (
     BatchResult,
     Bus,
+    Consumer,
     EnrichedArticle,
     Handler,
     Output,
@@ -34,257 +27,21 @@ from newswatch import (
     StageRunner,
     decode_batch,
     topics,
-    utcnow,
 )
-from sinks.alerts.aggregate import Aggregator, event_time, group_keys
-from sinks.alerts.delivery import DeliveryReport, Notifier
-from sinks.alerts.document import ArticleView
-from sinks.alerts.highlight import highlights
-from sinks.alerts.masking import Secrets
-from sinks.alerts.matcher import Matcher
-from sinks.alerts.record import AlertRecord, alert_id, article_fields
-from sinks.alerts.rules import LoadedRule, RuleBook, load_rules
-from sinks.alerts.state import AlertState
+from sinks.alerts.engine import AlertEngine, build_engine, match_alert
 
-log = logging.getLogger("newswatch.alerts")
+__all__ = [
+    "AlertEngine",
+    "AlertRunner",
+    "alert_runner",
+    "build_engine",
+    "make_alert_handler",
+    "match_alert",
+    "rules_path_for",
+]
+
 STAGE = "alerts"
 GROUP_ROLE = "alerts"
-EMITTED_KEEP_S = 7 * 86400.0
-"""How long what an input record produced is remembered: far longer than any uncommitted batch."""
-_ALERT_LIST = TypeAdapter(list[AlertRecord])
-
-
-def match_alert(loaded: LoadedRule, article: EnrichedArticle, view: ArticleView) -> AlertRecord:
-    """The per-article alert for a rule that matched, with its highlighted terms."""
-    found = tuple(highlights(loaded.compiled.query.root, view))
-    terms = tuple(dict.fromkeys(h.term for h in found))
-    rule = loaded.rule
-    key = ", ".join(group_keys(rule.group_by, article)) if rule.group_by != "none" else ""
-    return AlertRecord(
-        alert_id=alert_id(rule.name, article.article_id),
-        rule=rule.name,
-        rule_type=rule.type,
-        message=f"{rule.name}: {article.title}",
-        event_time=event_time(article),
-        matched_terms=terms,
-        highlights=found,
-        key=key,
-        live=not article.replay_run,
-        **article_fields(article),  # type: ignore[arg-type]
-    )
-
-
-class AlertEngine:
-    """Rules, their matcher and the state behind them; `process` is the stage's one step."""
-
-    def __init__(
-        self,
-        book: RuleBook,
-        state: AlertState,
-        notifier: Notifier,
-        *,
-        rules_path: Path | None = None,
-    ) -> None:
-        self.state = state
-        self.notifier = notifier
-        self.aggregator = Aggregator(state)
-        self.rules_path = rules_path
-        self._mtime = _mtime(rules_path)
-        self._lock = threading.Lock()
-        self._pruned_at = 0.0
-        self.use(book)
-
-    def use(self, book: RuleBook) -> None:
-        """Switch to a new set of rules (problems are logged; good rules always load)."""
-        for problem in book.problems:
-            log.error(
-                "alert rule skipped: %s: %s",
-                problem.name,
-                problem.message.splitlines()[0],
-                extra={"rule": problem.name},
-            )
-        self.book = book
-        self.loaded = [r for r in book.rules if r.rule.enabled]
-        self._by_name = {r.rule.name: r.rule for r in self.loaded}
-        self.matcher = Matcher([r.compiled for r in self.loaded])
-        self.notifier.channels = dict(book.channels)
-
-    def reload_if_changed(self) -> bool:
-        """Re-read the rules file when it changed on disk; keeps the old rules if it is unusable."""
-        mtime = _mtime(self.rules_path)
-        if self.rules_path is None or mtime == self._mtime:
-            return False
-        self._mtime = mtime
-        try:
-            self.use(load_rules(self.rules_path))
-        except Exception as exc:  # noqa: BLE001 - a broken edit must not stop alerting
-            log.error("alert rules not reloaded, keeping the previous ones: %s", exc)
-            return False
-        log.info("alert rules reloaded: %d active", len(self.loaded))
-        return True
-
-    def evaluate(self, article: EnrichedArticle) -> list[AlertRecord]:
-        """Which rules match this article, with highlights; no state, no notifications (for `test`)."""
-        view = ArticleView.of(article)
-        return [match_alert(self.loaded[i], article, view) for i in self.matcher.match(view)]
-
-    def process(
-        self,
-        articles: Sequence[EnrichedArticle],
-        *,
-        live: bool = True,
-        sources: Sequence[str] | None = None,
-    ) -> list[AlertRecord]:
-        """Match, claim, aggregate, check flatlines and queue notifications; then send what is due.
-
-        `sources` names each article's input record ("topic:partition:offset"). A record handled
-        before gives back the alerts it gave then, without matching or notifying again: the
-        runner re-reads a batch whose output never reached the bus (an outage between this
-        step's commit and its produce), and those alerts must still be published.
-        """
-        if not articles:
-            return []
-        srcs = list(sources) if sources is not None else [None] * len(articles)
-        with self._lock:
-            out: list[AlertRecord] = []
-            with self.state.transaction():
-                start = min(event_time(a) for a in articles)
-                for loaded in self.loaded:
-                    if loaded.rule.type in {"spike", "new_term"}:
-                        self.aggregator.watch(loaded.rule, start)
-                last: tuple[str, EnrichedArticle, list[AlertRecord]] | None = None
-                for article, src in zip(articles, srcs, strict=True):
-                    before = self.state.emitted(src, article.article_id) if src else None
-                    if before is not None:
-                        out.extend(_ALERT_LIST.validate_json(before))
-                        continue
-                    fired = self._article(article, live)
-                    out.extend(fired)
-                    if src:
-                        last = (src, article, fired)
-                        self._remember(src, article, fired)
-                ticked = self._submit_all(
-                    self.aggregator.tick([r.rule for r in self.loaded], self._watermark(articles)),
-                    live,
-                )
-                out.extend(ticked)
-                if ticked and last is not None:  # flatlines belong to the batch's last new record
-                    self._remember(last[0], last[1], last[2] + ticked)
-            if live:
-                self.flush()
-            return out
-
-    def _remember(self, src: str, article: EnrichedArticle, alerts: list[AlertRecord]) -> None:
-        now = utcnow().timestamp()
-        self.state.remember(src, article.article_id, now, _ALERT_LIST.dump_json(alerts).decode())
-        if now - self._pruned_at > 3600:
-            self._pruned_at = now
-            self.state.forget_emitted(now - EMITTED_KEEP_S)
-
-    def _article(self, article: EnrichedArticle, live: bool) -> list[AlertRecord]:
-        view = ArticleView.of(article)
-        out: list[AlertRecord] = []
-        for index in self.matcher.match(view):
-            loaded = self.loaded[index]
-            try:
-                out.extend(self._fire(loaded, article, view, live))
-            except sqlite3.Error:
-                raise
-            except Exception:
-                log.exception(
-                    "alert rule failed on an article",
-                    extra={"rule": loaded.rule.name, "article_id": article.article_id},
-                )
-        return out
-
-    def _fire(
-        self, loaded: LoadedRule, article: EnrichedArticle, view: ArticleView, live: bool
-    ) -> list[AlertRecord]:
-        rule = loaded.rule
-        if rule.type == "match":
-            if not self.state.claim(rule.name, article.article_id, utcnow().timestamp()):
-                return []
-            return self._submit_all([match_alert(loaded, article, view)], live)
-        terms = tuple(dict.fromkeys(h.term for h in highlights(loaded.compiled.query.root, view)))
-        alerts = self.aggregator.on_match(rule, article, terms)
-        if rule.type == "new_term":
-            alerts = [
-                a
-                for a in alerts
-                if self.state.claim(rule.name, article.article_id, utcnow().timestamp())
-            ]
-        return self._submit_all(
-            [a.model_copy(update={"live": not article.replay_run}) for a in alerts], live
-        )
-
-    def _submit_all(self, alerts: list[AlertRecord], live: bool) -> list[AlertRecord]:
-        return [self.notifier.submit(self._by_name[a.rule], a, live=live) for a in alerts]
-
-    def _watermark(self, articles: Sequence[EnrichedArticle]) -> datetime:
-        latest = max(event_time(a) for a in articles)
-        mark = self.state.mark("", "watermark")
-        if mark is None or latest.timestamp() > mark[0]:
-            self.state.set_mark("", "watermark", "", latest.timestamp())
-            return latest
-        return datetime.fromtimestamp(mark[0], latest.tzinfo)
-
-    def tick(self, now: datetime | None = None, *, live: bool = True) -> list[AlertRecord]:
-        """Timer entry point: flatline checks at wall time `now`, then send due digests.
-
-        The caller publishes the returned records on `news.alerts` (the batch path does this itself).
-        """
-        with self._lock:
-            with self.state.transaction():
-                out = self._submit_all(
-                    self.aggregator.tick(
-                        [r.rule for r in self.loaded], now or self.notifier.clock()
-                    ),
-                    live,
-                )
-            if live:
-                self.flush(now)
-            return out
-
-    def flush(self, now: datetime | None = None) -> DeliveryReport:
-        """Send due notifications (immediate ones and digests whose period ended)."""
-        report = self.notifier.flush(now)
-        if report.sent or report.retried or report.dead:
-            log.info(
-                "alert notifications: %d sent, %d to retry, %d given up",
-                report.sent,
-                report.retried,
-                report.dead,
-            )
-        return report
-
-    def close(self) -> None:
-        """Release the state file and the HTTP client."""
-        self.notifier.http.close()
-        self.state.close()
-
-
-def _mtime(path: Path | None) -> float | None:
-    try:
-        return path.stat().st_mtime_ns if path is not None else None
-    except FileNotFoundError:
-        return None
-
-
-def build_engine(
-    rules_path: Path,
-    state_path: Path | str,
-    *,
-    env: Mapping[str, str],
-    clock: Callable[[], datetime] = utcnow,
-    http: httpx.Client | None = None,
-) -> AlertEngine:
-    """An engine over a rules file and a state file (":memory:" for a backtest that keeps nothing)."""
-    book = load_rules(rules_path)
-    state = AlertState(state_path)
-    notifier = Notifier(
-        state, book.channels, Secrets(env, book.secrets_file), clock=clock, http=http
-    )
-    return AlertEngine(book, state, notifier, rules_path=rules_path)
 
 
 def make_alert_handler(engine: AlertEngine, *, live: bool = True) -> Handler:
@@ -311,6 +68,23 @@ def rules_path_for(settings: Settings) -> Path:
     return Path(configured) if configured else settings.data_dir / "alerts.yaml"
 
 
+
+class AlertRunner(StageRunner):
+    """The alert worker; it keeps its engine for the timer (`engine.tick()`) and for `engine.close()`."""
+
+    def __init__(
+        self, engine: AlertEngine, *, bus: Bus, consumer: Consumer, live: bool, batch_size: int
+    ) -> None:
+        super().__init__(
+            stage=STAGE,
+            bus=bus,
+            consumer=consumer,
+            handler=make_alert_handler(engine, live=live),
+            batch_size=batch_size,
+        )
+        self.engine = engine
+
+
 def alert_runner(
     settings: Settings,
     bus: Bus,
@@ -319,18 +93,25 @@ def alert_runner(
     live: bool = True,
     stop: threading.Event | None = None,
     env: Mapping[str, str] | None = None,
-) -> StageRunner:
-    """The alert stage worker: group "<prefix>.alerts" on news.enriched, state in <data_dir>/alerts.db."""
+    group: str | None = None,
+) -> AlertRunner:
+    """The alert stage worker: group "<prefix>.alerts" on news.enriched, state in <data_dir>/alerts.db.
+
+    `group` overrides the consumer group; `env` (default: the process environment) fills the
+    rules' ${NAME} secrets.
+    """
     engine = build_engine(
         rules_path or rules_path_for(settings),
         settings.data_dir / "alerts.db",
         env=os.environ if env is None else env,
     )
-    runner = StageRunner(
-        stage=STAGE,
+    runner = AlertRunner(
+        engine,
         bus=bus,
-        consumer=bus.consumer(f"{settings.kafka.group_prefix}.{GROUP_ROLE}", [topics.ENRICHED]),
-        handler=make_alert_handler(engine, live=live),
+        consumer=bus.consumer(
+            group or f"{settings.kafka.group_prefix}.{GROUP_ROLE}", [topics.ENRICHED]
+        ),
+        live=live,
         batch_size=settings.batch_size,
     )
     if stop is not None:
