@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from eval.entity_ceiling import covers, occurrences, oracle_f1
+from eval.entity_ceiling import covers, occurrences, oracle_f1, trimmed
 from eval.gold import read_entity_gold
 
 DATA = Path(__file__).resolve().parents[2] / "eval" / "data"
@@ -75,3 +75,10 @@ def test_oracle_f1_is_f1_at_precision_one() -> None:
     assert oracle_f1(0.0) == 0.0
     assert oracle_f1(1.0) == 1.0
     assert abs(oracle_f1(0.8) - 2 * 0.8 / 1.8) < 1e-12
+
+
+def test_trimmed_drops_only_the_and_possessive() -> None:
+    text = "the Fed's rate and Sgt Lee"
+    tokens = [(0, 3), (4, 7), (7, 9), (10, 14), (15, 18), (19, 22), (23, 26)]
+    assert trimmed((0, 9), tokens, text) == (4, 7)  # "the Fed's" -> "Fed"
+    assert trimmed((19, 26), tokens, text) == (19, 26)  # "Sgt Lee": a rank is not trimmed
