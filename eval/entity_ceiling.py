@@ -22,10 +22,12 @@ Three oracles on top of the candidates and of the extractor's output, per set an
   precision 1, recall = the gold names our output holds under any label.
 
 Every gold name the extractor misses gets one cause, checked in this order: not proposed (no
-candidate overlaps any gold surface), wrong boundaries (candidates overlap, none covers),
-canonical mismatch (the output has the mention with the gold label under another name), wrong
-label (the output or every covering candidate has another label), filtered by our rules (a
-covering candidate had the gold label and nothing came out).
+candidate overlaps any gold surface), wrong boundaries (candidates overlap, none covers), cut by
+the gazetteer (only "ner" alone covers it: a ruler pattern cut the longer name), canonical
+mismatch (the output has the mention with the gold label under another name), wrong label (the
+model's: no covering candidate of the pipeline has the gold label, or a demonym our table lacks),
+relabelled by our rules (one had exactly the gold label, the output has another), filtered by our
+rules (one had the gold label or a demonym, nothing came out).
 """
 
 from __future__ import annotations
@@ -54,7 +56,8 @@ DATA = Path(__file__).resolve().parent / "data"
 POOL = ("heldout", "fresh", "fresh4", "fresh5", "fresh6", "fresh7")
 """The sets annotated before the extractor was run on them: `entities_<name>.jsonl`."""
 SETS = ("gold", *POOL)
-CAUSES = ("not proposed", "wrong boundaries", "canonical mismatch", "wrong label", "filtered by our rules")
+CAUSES = ("not proposed", "wrong boundaries", "cut by the gazetteer", "canonical mismatch", "wrong label",
+          "relabelled by our rules", "filtered by our rules")
 _COMPATIBLE = {"GPE": {"GPE", "NORP"}, "ORG": {"ORG"}, "PERSON": {"PERSON"}}
 FALSE_KINDS = ("gold name, wrong label", "over a gold surface", "no gold name there")
 """A false positive is a gold name of the paragraph under another label; or a name over a gold
@@ -218,11 +221,15 @@ def _cause(
         return "not proposed", f"surfaces {surfaces}"
     if not cover:
         return "wrong boundaries", f"proposed {proposed}"
+    if all(c.source == "ner-only" for c in cover):
+        return "cut by the gazetteer", f"proposed {proposed}"
     names = {_key(s) for s in surfaces} | {_key(c.text) for c in cover}
     out = "; ".join(f"{p.text!r} -> {p.canonical!r} {p.label}" for p in predicted
                     if _key(p.text) in names or _key(p.canonical) in names or _key(p.canonical) == canonical)
     if any(p.label == label and (_key(p.text) in names or _key(p.canonical) in names) for p in predicted):
         return "canonical mismatch", f"output {out}"
+    if out and any(c.label == label for c in cover if c.source != "ner-only"):
+        return "relabelled by our rules", f"output {out}"
     if out:
         return "wrong label", f"output {out}"
     if any(c.label in _COMPATIBLE[label] for c in cover):
