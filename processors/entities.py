@@ -284,7 +284,8 @@ def _weak_name(
     quotes (NYT reporter: 'Tragic' emails). In a title-cased headline capitals prove nothing: a
     PERSON there with no given name, or a GPE that is not a known place, is dropped unless one of
     its words recurs in the rest of the text ("Venezuela Proposes Major Overhaul", "Iraq to Agree");
-    so is an ORG of several words ("Coronavirus Looms")."""
+    so is an ORG of several words ("Coronavirus Looms") unless it ends in a newspaper word ("Top
+    Stories From The Straits Times")."""
     name, label, canonical = mention
     words = name.split()
     if label == "ORG" and len(words) == 1 and not ent.ent_id_ and used_as_common_word(name, text):
@@ -296,6 +297,7 @@ def _weak_name(
             ent.end_char <= headline_end
             and len(words) > 1
             and canonical not in gazetteer.aliases
+            and words[-1] not in NEWSPAPER_WORDS  # "Top Stories From The Straits Times"
             and not any(w in text[headline_end:] for w in words if len(w) > 2)
         )
     if label not in {"PERSON", "GPE"}:

@@ -28,7 +28,7 @@ from importlib import resources
 ORG_WORDS = frozenset([
     "academy", "agency", "air", "airlines", "alliance", "arena", "army", "association",
     "authority", "bank", "bureau", "centre", "center", "church", "city", "club", "college",
-    "command", "commission", "committee", "company", "conference", "corp", "corporation",
+    "command", "commission", "committee", "company", "conference", "corp", "corporation", "corps",
     "council", "county", "court", "department", "division", "federation", "fleet", "force",
     "forces", "foundation", "fund", "group", "guard", "hospital", "inc", "institute", "league",
     "ltd", "marines", "ministry", "museum", "navy", "network", "office", "orchestra",
