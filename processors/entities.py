@@ -97,6 +97,7 @@ class Gazetteer:
     acronyms: frozenset[str] = frozenset()
     us_markers: tuple[str, ...] = ()
     ship_pattern: re.Pattern[str] | None = None
+    full_names: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> Gazetteer:
@@ -145,6 +146,7 @@ class Gazetteer:
             us_aliases=dict(data.get("us_aliases", {})),
             acronyms=frozenset(data.get("acronyms", [])),
             us_markers=tuple(data.get("us_markers", [])),
+            full_names=dict(data.get("full_names", {})),
             ship_pattern=re.compile(rf"\b(?:{ships}) {_TITLE_WORD}(?: {_TITLE_WORD})?")
             if ships
             else None,
@@ -244,9 +246,10 @@ def entities_from_doc(doc: Doc, gazetteer: Gazetteer, doc_text: str | None = Non
             aliases=gazetteer.aliases,
             us_aliases=gazetteer.us_aliases,
             us_markers=gazetteer.us_markers,
-            acronyms=gazetteer.acronyms,
+            acronyms=gazetteer.acronyms | gazetteer.full_names.keys(),
         )
     )
+    mentions = [(t, label, full_name(c, label, text, gazetteer)) for t, label, c in mentions]
     counts: dict[tuple[str, str], int] = {}
     first_text: dict[tuple[str, str], str] = {}
     for text, label, canonical in mentions:
@@ -260,6 +263,18 @@ def entities_from_doc(doc: Doc, gazetteer: Gazetteer, doc_text: str | None = Non
 
 
 _QUOTES = "'\"‘’“”"
+_WASHINGTON_STATE = re.compile(r"\b(?:Washington [Ss]tate|[Ss]tate of Washington)\b")
+
+
+def full_name(canonical: str, label: str, text: str, gazetteer: Gazetteer) -> str:
+    """The canonical name by the annotation rules: an ORG abbreviation takes its full name from
+    `[full_names]` ("NBA" -> "National Basketball Association"), and GPE "Washington" is the capital,
+    "Washington, D.C.", unless the text speaks of the state ("Washington state")."""
+    if label == "ORG":
+        return gazetteer.full_names.get(canonical, canonical)
+    if label == "GPE" and canonical == "Washington" and not _WASHINGTON_STATE.search(text):
+        return "Washington, D.C."
+    return canonical
 
 
 def _is_handle_or_url(text: str, start: int) -> bool:
