@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import sqlite3
 import tempfile
 import threading
 import time
@@ -28,7 +27,7 @@ from typing import Literal
 
 import zstandard
 
-from newswatch import FeedError, Settings, utcnow
+from newswatch import FeedError, Settings, connect_sqlite, utcnow
 
 log = logging.getLogger("collectors.archive")
 
@@ -130,11 +129,7 @@ class RawArchive:
         self.retention_days = retention_days
         self.max_bytes = max_bytes
         (root / "blobs").mkdir(parents=True, exist_ok=True)
-        self._conn = sqlite3.connect(
-            root / "index.db", timeout=30.0, isolation_level=None, check_same_thread=False
-        )
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.executescript(_SCHEMA)
+        self._conn = connect_sqlite(root / "index.db", _SCHEMA, synchronous="FULL")
         self._lock = threading.Lock()
         self._pruned_at = float("-inf")
 

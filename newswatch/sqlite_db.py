@@ -1,4 +1,5 @@
-"""Opening the SQLite files newswatch keeps (embedded log, store, collector state), one way.
+"""Opening the SQLite files newswatch keeps, one way: embedded log, store, collector state, raw
+archive index, alert state, alert index, and the live view's reader of the store.
 
 Every one is shared by the threads of a process and by other processes (the CLI's `status` reads
 what a running `run` writes), so every one gets the same connection settings.

@@ -7,7 +7,6 @@ redelivered alert overwrites itself.
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -22,6 +21,7 @@ from newswatch import (
     Handler,
     Record,
     SinkUnavailableError,
+    connect_sqlite,
     decode_batch,
 )
 from sinks.alerts import AlertRecord
@@ -137,9 +137,7 @@ class EmbeddedAlertIndex:
     """Alerts in the embedded store's SQLite file, table `alerts`."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._conn = sqlite3.connect(path, timeout=30.0, isolation_level=None, check_same_thread=False)
-        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn = connect_sqlite(path, synchronous="FULL")
         self._lock = threading.Lock()
 
     def setup(self) -> None:

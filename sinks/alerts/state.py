@@ -14,12 +14,13 @@ Times are POSIX seconds (UTC). `transaction()` groups a batch's writes into one 
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+from newswatch import connect_sqlite
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS claimed (rule TEXT, article_id TEXT, at REAL, PRIMARY KEY (rule, article_id)) WITHOUT ROWID;
@@ -54,14 +55,8 @@ class AlertState:
     """The alert stage's durable memory; one instance per process, safe across threads."""
 
     def __init__(self, path: Path | str) -> None:
-        if isinstance(path, Path):
-            path.parent.mkdir(parents=True, exist_ok=True)
-        self._conn = sqlite3.connect(
-            str(path), timeout=30.0, isolation_level=None, check_same_thread=False
-        )
-        if str(path) != ":memory:":
-            self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.executescript(_SCHEMA)
+        # Path(":memory:") still opens an in-memory database (WAL is then a no-op, no folder made)
+        self._conn = connect_sqlite(Path(path), _SCHEMA, synchronous="FULL")
         self._lock = threading.RLock()
         self._depth = 0
 

@@ -6,13 +6,12 @@ newly indexed (or re-indexed) article always gets a rowid above every earlier on
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from newswatch import EnrichedArticle, utcnow
+from newswatch import EnrichedArticle, connect_sqlite, utcnow
 from sinks.alerts import Matcher, ParsedQuery, compile_query
 from sinks.web.rows import ENTITY_KINDS, ArticleRow, Interval, Page, SearchResult
 
@@ -48,7 +47,7 @@ class EmbeddedReader:
     def __init__(self, path: Path, *, scan_limit: int = 20_000) -> None:
         self.path = path
         self.scan_limit = scan_limit
-        self._conn = sqlite3.connect(path, timeout=30.0, isolation_level=None, check_same_thread=False)
+        self._conn = connect_sqlite(path)  # the store made it WAL already; this only reads
         self._lock = threading.Lock()
 
     def _rows(self, sql: str, params: tuple[object, ...] = ()) -> list[tuple[Any, ...]]:
