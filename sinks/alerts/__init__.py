@@ -11,11 +11,13 @@ aggregate.py  frequency, spike, new_term and flatline over event time
 state.py      SQLite memory: claimed (rule, article), windows, throttles, outbox
 masking.py    ${NAME} secrets, masked in our logs and the sending libraries' logs
 delivery.py   silence / throttle / digest, then apprise or JSON webhook sends
-service.py    AlertEngine, the stage handler and `alert_runner(settings, bus)`
+engine.py     AlertEngine: rules, matching, aggregates and delivery for one article batch
+service.py    the stage handler and `alert_runner(settings, bus)`, the one wiring of the stage
 """
 
 from sinks.alerts.delivery import DeliveryReport, Notifier
 from sinks.alerts.document import ArticleView
+from sinks.alerts.engine import AlertEngine, build_engine, match_alert
 from sinks.alerts.es import to_elasticsearch
 from sinks.alerts.highlight import Highlight
 from sinks.alerts.masking import Secrets, mask_url
@@ -34,14 +36,7 @@ from sinks.alerts.rules import (
     validate_rule,
     write_document,
 )
-from sinks.alerts.service import (
-    AlertEngine,
-    alert_runner,
-    build_engine,
-    make_alert_handler,
-    match_alert,
-    rules_path_for,
-)
+from sinks.alerts.service import alert_runner, make_alert_handler, rules_path_for
 from sinks.alerts.state import AlertState
 
 __all__ = [
