@@ -1,11 +1,15 @@
-"""Train the linear topic models of lexicon.v5 (or v4) on the tuning split and write the artifact.
+"""Train the linear topic models of lexicon.v6 (or v5, v4) on the tuning split and write the artifact.
 
-    python -m eval.train_topics [--model v5|v4] [--gold ~/.cache/newswatch/eval/topics_tuning.jsonl]
+    python -m eval.train_topics [--model v6|v5|v4] [--gold ~/.cache/newswatch/eval/topics_tuning.jsonl]
                                 [--out processors/models/topics-<model>.json]
 
-`--model v5` (default, `RECIPES`): folds by story; energy retrained as the mean logit of the full
-and a words-only model (`BLEND_WORDS`); defence and trade copied from topics-v4.json.
-`--model v4`: every label, folds by id (reproduces topics-v4.json). (lexicon.v3's artifact was
+`--model v6` (`RECIPES`): the current taxonomy (energy lexicon written from the label definition,
+round five); every label retrained with folds by story, energy as the mean logit of the full and
+a words-only model (`BLEND_WORDS`). The lexicon features of every label include the energy
+lexicon's score, so defence and trade are retrained too.
+`--model v5` (default): the frozen taxonomy-v4.toml; folds by story; energy retrained as the
+blend; defence and trade copied from topics-v4.json.
+`--model v4`: taxonomy-v4.toml, every label, folds by id (reproduces topics-v4.json). (lexicon.v3's artifact was
 the v4 recipe on the origin labels before `tie_f1` existed: `--gold
 ~/.cache/newswatch/eval/topics_tuning.origin.jsonl --out processors/models/topics-v3.json`.)
 
@@ -41,9 +45,11 @@ from eval.gold import CORE_LABELS, TopicItem, read_topic_gold
 from eval.prepare import default_out
 from eval.splits import split_of, story_groups
 from processors import load_classifier
+from processors.classify import FROZEN_TAXONOMY, TAXONOMY
 from processors.linear import FORMAT, lexicon_features, word_features
 
 REPO = Path(__file__).resolve().parents[1]
+DEFAULT_RECIPE = "v5"
 MIN_DF = 3
 KEEP = 3000
 LAMBDAS = (1e-6, 3e-7)
@@ -77,15 +83,19 @@ class Recipe:
     train: frozenset[str]
     blend_words: frozenset[str] = frozenset()
     base: str = ""
+    taxonomy: str = FROZEN_TAXONOMY
 
 
 RECIPES = {
     "v4": Recipe(folds="id", train=frozenset(CORE_LABELS)),
     "v5": Recipe(folds="story", train=frozenset({"energy"}), blend_words=BLEND_WORDS, base="topics-v4.json"),
+    "v6": Recipe(folds="story", train=frozenset(CORE_LABELS), blend_words=BLEND_WORDS, taxonomy=TAXONOMY),
 }
 """lexicon.v4: every label, folds by id. lexicon.v5: lexicon.v4's defence and trade models
 unchanged (story folds confirm their settings: see eval/README.md), energy retrained with folds
-by story as the blend of the full and the words-only model."""
+by story as the blend of the full and the words-only model. lexicon.v6: v5's recipe on the
+current taxonomy (round five's energy lexicon), every label retrained. v4 and v5 read the frozen
+taxonomy-v4.toml their artifacts name."""
 Floats = npt.NDArray[np.float64]
 Ints = npt.NDArray[np.int64]
 
@@ -133,10 +143,11 @@ def story_folds(items: list[TopicItem]) -> list[int]:
     return [fold_of(story) for story in story_groups([it.id for it in items], texts)]
 
 
-def featurise(items: list[TopicItem]) -> tuple[list[dict[str, float]], list[frozenset[str]]]:
+def featurise(items: list[TopicItem], taxonomy: str = TAXONOMY) -> tuple[list[dict[str, float]], list[frozenset[str]]]:
     """Word and lexicon features of every item, as `processors.linear` computes them, and the
-    labels whose lexicon phrases meet the taxonomy's `min_terms` rule (the gate of lexicon.v3)."""
-    lexicon = load_classifier("lexicon.v2")
+    labels whose lexicon phrases meet the taxonomy's `min_terms` rule (the gate of lexicon.v3);
+    `taxonomy` names the packaged taxonomy file whose lexicon (lexicon.v2 rules) scores them."""
+    lexicon = load_classifier("lexicon.v2", REPO / "processors" / taxonomy)
     out, gates = [], []
     for item in items:
         scores = lexicon.scores(item.title, item.summary, item.text)
@@ -305,7 +316,7 @@ def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--gold", type=Path, default=default_out() / "topics_tuning.jsonl")
-    parser.add_argument("--model", choices=sorted(RECIPES), default="v5",
+    parser.add_argument("--model", choices=sorted(RECIPES), default=DEFAULT_RECIPE,
                         help="which artifact's recipe to run (default: %(default)s)")
     parser.add_argument("--out", type=Path, default=None, help="default: processors/models/topics-<model>.json")
     args = parser.parse_args(argv)
@@ -317,7 +328,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {len(leaked)} items of {args.gold} are in the held-out split "
               f"(first: {leaked[0]}); train on topics_tuning.jsonl only", file=sys.stderr)
         return 2
-    features, gates = featurise(items)
+    features, gates = featurise(items, recipe.taxonomy)
     df: dict[str, int] = {}
     for feats in features:
         for term in feats:
@@ -336,12 +347,15 @@ def main(argv: list[str] | None = None) -> int:
         base = json.loads((REPO / "processors" / "models" / recipe.base).read_text(encoding="utf-8"))["labels"]
     labels = {label: base[label] if label not in recipe.train else
               train_label(label, items, x, vocab, gates, item_folds, recipe.blend_words) for label in CORE_LABELS}
-    taxonomy = (REPO / "processors" / "taxonomy.toml").read_bytes()
+    taxonomy = (REPO / "processors" / recipe.taxonomy).read_bytes()
     settings: dict[str, object] = {"min_df": MIN_DF, "keep": KEEP, "lambdas": list(LAMBDAS), "folds": FOLDS,
                                    "tie_f1": TIE_F1, "lexicon_only": sorted(LEXICON_ONLY)}
     if recipe.folds == "story":
-        settings.update(fold_by="story", blend_words=sorted(recipe.blend_words),
-                        trained=sorted(recipe.train), copied_from={recipe.base: sorted(set(CORE_LABELS) - recipe.train)})
+        settings.update(fold_by="story", blend_words=sorted(recipe.blend_words), trained=sorted(recipe.train))
+        if recipe.base:
+            settings.update(copied_from={recipe.base: sorted(set(CORE_LABELS) - recipe.train)})
+        if recipe.taxonomy != FROZEN_TAXONOMY:
+            settings.update(taxonomy=recipe.taxonomy)
     artifact = {
         "format": FORMAT,
         "trained_on": "eval/prepare.py tuning split (topics_tuning.jsonl), sha256 " +

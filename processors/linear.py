@@ -1,10 +1,11 @@
 """A small learned linear model per core topic, read from a committed JSON artifact; pure Python.
 
-"lexicon.v3", "lexicon.v4" and "lexicon.v5" (processors/classify.py) ask this model to decide
+"lexicon.v3" to "lexicon.v6" (processors/classify.py) ask this model to decide
 defence, trade and energy (v3: artifact `models/topics-v3.json`, trained on the origin labels; v4:
 `models/topics-v4.json`, trained on the gold.v2 labels of `eval/relabelling.md`; v5:
 `models/topics-v5.json`, v4's defence and trade, energy as the mean logit of a full and a
-words-only model, folds by story; see `eval/train_topics.py`). The
+words-only model, folds by story; v6: `models/topics-v6.json`, v5's recipe for every label on
+round five's taxonomy; see `eval/train_topics.py`). The
 model is per-label logistic regression over two kinds of feature, both computed here so that
 training (`eval/train_topics.py`) and inference share one definition:
 

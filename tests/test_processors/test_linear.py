@@ -1,4 +1,4 @@
-"""The lexicon.v3, v4 and v5 linear model: features, artifact loading, and the training script's guard."""
+"""The lexicon.v3-v6 linear model: features, artifact loading, and the training script's guard."""
 
 from __future__ import annotations
 
@@ -44,7 +44,7 @@ def test_packaged_artifact_loads_and_is_small() -> None:
     model = LinearTopicModel.load()
     assert set(model.labels) == {"defence", "trade", "energy"}
     assert all(0.0 < m.threshold < 1.0 for m in model.labels.values())
-    for name in ("topics-v3.json", "topics-v4.json", "topics-v5.json"):
+    for name in ("topics-v3.json", "topics-v4.json", "topics-v5.json", "topics-v6.json"):
         assert (ROOT / "processors" / "models" / name).stat().st_size < 400_000
     assert not any(k.startswith("w:") for k in model.labels["defence"].weights)  # lexicon only
 
@@ -80,3 +80,16 @@ def test_v5_keeps_v4_defence_and_trade_and_blends_energy() -> None:
     assert v5["settings"]["fold_by"] == "story" and v5["settings"]["blend_words"] == ["energy"]
     energy = v5["labels"]["energy"]["weights"]
     assert any(k.startswith("lex:") for k in energy) and sum(k.startswith("w:") for k in energy) > 3000
+
+
+def test_v6_retrains_every_label_on_the_current_taxonomy() -> None:
+    # Every model reads the energy lexicon's score ("lex:energy", "lex+:energy"), so round five's
+    # energy lexicon means retraining all three, against taxonomy.toml, not the frozen copy.
+    v5 = json.loads((ROOT / "processors" / "models" / "topics-v5.json").read_text(encoding="utf-8"))
+    v6 = json.loads((ROOT / "processors" / "models" / "topics-v6.json").read_text(encoding="utf-8"))
+    assert v6["settings"]["taxonomy"] == "taxonomy.toml" and "copied_from" not in v6["settings"]
+    assert v6["settings"]["trained"] == ["defence", "energy", "trade"]
+    assert v6["settings"]["fold_by"] == "story" and v6["settings"]["blend_words"] == ["energy"]
+    assert v6["trained_on"] == v5["trained_on"]  # the same tuning split
+    assert not any(k.startswith("w:") for k in v6["labels"]["defence"]["weights"])
+    assert sum(k.startswith("w:") for k in v6["labels"]["energy"]["weights"]) > 3000
