@@ -91,42 +91,63 @@ class EmbeddedStore:
             self._conn.execute(f"DELETE FROM {table} WHERE article_id IN ({marks})", list(ids))
 
     def write(self, articles: Sequence[EnrichedArticle]) -> list[Rejection]:
+        """Upsert by article id, in one transaction: a new id is one insert per table (rows of
+        the side tables and the index batched per call), a known one is replaced in place."""
         with self._lock:
             self._conn.execute("BEGIN IMMEDIATE")
             try:
-                for art in articles:
-                    self._upsert(art)
+                self._write(articles)
                 self._conn.execute("COMMIT")
             except BaseException:
                 self._conn.execute("ROLLBACK")
                 raise
         return []
 
-    def _upsert(self, art: EnrichedArticle) -> None:
-        aid = art.article_id
-        self._delete_ids([aid])
-        cur = self._conn.execute(
-            "INSERT INTO articles VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (
-                aid,
-                art.url,
-                art.title,
-                art.outlet,
-                art.language,
-                art.published_at.isoformat(),
-                art.model_dump_json(),
-            ),
-        )
+    def _write(self, articles: Sequence[EnrichedArticle]) -> None:
+        topics: list[tuple[str, str]] = []
+        entities: list[tuple[str, str, str]] = []
+        index: list[tuple[int, str, str, str, str]] = []
+        for art in articles:
+            aid = art.article_id
+            row = (aid, art.url, art.title, art.outlet, art.language, art.published_at.isoformat(),
+                   art.model_dump_json())  # fmt: skip
+            cur = self._conn.execute(
+                "INSERT INTO articles VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(article_id) DO NOTHING",
+                row,
+            )
+            if cur.rowcount == 1:
+                assert cur.lastrowid is not None
+                rowid = cur.lastrowid
+            else:  # a known id: write what is pending first, then replace the article's rows
+                self._insert_rows(topics, entities, index)
+                topics, entities, index = [], [], []
+                rowid = self._replace(row)
+            topics += [(aid, t.label) for t in art.topics]
+            entities += [(aid, e.canonical, e.label) for e in art.entities]
+            index.append((rowid, art.title, art.summary, art.text,
+                          " ".join(e.canonical for e in art.entities)))  # fmt: skip
+        self._insert_rows(topics, entities, index)
+
+    def _replace(self, row: tuple[str, ...]) -> int:
+        """Update a stored article in place (same rowid); drop its topics, entities and index row."""
+        aid, *rest = row
+        rowid = int(self._conn.execute(
+            "UPDATE articles SET url=?, title=?, outlet=?, language=?, published_at=?, doc=? "
+            "WHERE article_id=? RETURNING rowid", (*rest, aid),
+        ).fetchone()[0])  # fmt: skip
+        self._conn.execute("DELETE FROM articles_fts WHERE rowid=?", (rowid,))
+        for table in ("article_topics", "article_entities"):
+            self._conn.execute(f"DELETE FROM {table} WHERE article_id=?", (aid,))
+        return rowid
+
+    def _insert_rows(self, topics: list[tuple[str, str]], entities: list[tuple[str, str, str]],
+                     index: list[tuple[int, str, str, str, str]]) -> None:  # fmt: skip
+        self._conn.executemany("INSERT OR IGNORE INTO article_topics VALUES (?, ?)", topics)
+        self._conn.executemany("INSERT OR IGNORE INTO article_entities VALUES (?, ?, ?)", entities)
         self._conn.executemany(
-            "INSERT OR IGNORE INTO article_topics VALUES (?, ?)",
-            [(aid, t.label) for t in art.topics],
+            "INSERT INTO articles_fts(rowid, title, summary, text, entities) VALUES (?, ?, ?, ?, ?)",
+            index,
         )
-        self._conn.executemany(
-            "INSERT OR IGNORE INTO article_entities VALUES (?, ?, ?)",
-            [(aid, e.canonical, e.label) for e in art.entities],
-        )
-        assert cur.lastrowid is not None
-        self._index_text(cur.lastrowid, art)
 
     def search(self, query: SearchQuery) -> list[SearchHit]:
         where: list[str] = []

@@ -45,6 +45,20 @@ def test_write_is_idempotent_by_id(store: EmbeddedStore) -> None:
     assert store.topic_counts() == {"trade": 1, "defence": 1, "energy": 1}
 
 
+def test_an_id_written_twice_in_one_batch_keeps_the_last_version_everywhere(store: EmbeddedStore) -> None:
+    store.write([
+        _enriched(4, "Grain corridor reopens", ["trade"], ["Ukraine"]),
+        _enriched(4, "Grain corridor closes again", ["defence"], ["Turkey"]),
+        _enriched(2, "Oil prices fall", [], ["Norway"], outlet="Desk"),
+    ])
+    assert store.count() == 4
+    assert store.topic_counts() == {"trade": 2, "defence": 2}
+    assert [h.title for h in store.search(SearchQuery(text="corridor"))] == ["Grain corridor closes again"]
+    assert store.search(SearchQuery(text="reopens")) == [] and store.search(SearchQuery(text="climb")) == []
+    assert [h.title for h in store.search(SearchQuery(entities=("Norway",)))] == ["Oil prices fall"]
+    assert store.search(SearchQuery(entities=("Saudi Arabia",))) == []
+
+
 def test_full_text_search_ranks_title_hits(store: EmbeddedStore) -> None:
     hits = store.search(SearchQuery(text="missile"))
     assert [h.title for h in hits] == ["India and Russia sign missile deal"]
