@@ -23,7 +23,9 @@ per new article: end-to-end wall time less that pass, divided by the articles; t
 per-fetch work as if it did not overlap with the workers, so it errs high). `--month` measures
 it instead: it builds that month as an archive (real corpus titles and summaries recombined so
 that no two items share a text; each body holds the feed's newest 30 items) and backtests it,
-first run and re-run (`--days N` builds and backtests the first N days only, for profiling a
+first run, re-run after a rule edit, and re-run after a taxonomy change (`lexicon.v4` instead of
+the default: the replay cache serves the language and the entities, only the classifier runs)
+(`--days N` builds and backtests the first N days only, for profiling a
 slice; `--only-month` skips the corpus's end-to-end runs and estimate). Every run prints the CPU
 seconds of this process and of the enrichment workers, so a loaded machine's figures still add
 up; the month also prints its collector half alone (read, parse, dedup: CPU seconds) and the
@@ -56,7 +58,7 @@ from collectors.replay import split_items
 from newswatch import Settings
 from newswatch.cli import replay_pipeline as rp
 from newswatch.cli.replay_cache import ReplayCache
-from newswatch.cli.replay_workers import InlineEnricher, PoolEnricher
+from newswatch.cli.replay_workers import InlineEnricher, PoolEnricher, ProcessorSpec
 from sinks.backtest import Backtester
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -121,18 +123,25 @@ class Run:
     workers_cpu_s: float
     result: rp.ReplayResult
     enriched_here: int
+    made: Counter[str]
     hits: dict[str, int]
     misses: dict[str, int]
 
 
 def end_to_end(
-    settings: Settings, rules: Path, run: str, workers: int, cache: Path | None = None
+    settings: Settings,
+    rules: Path,
+    run: str,
+    workers: int,
+    cache: Path | None = None,
+    spec: ProcessorSpec | None = None,
 ) -> Run:
-    """The backtest path (report excluded): `workers` enrichment processes (0: this process), optional cache."""
+    """The backtest path (report excluded): `workers` enrichment processes (0: this process),
+    optional cache, the default processors unless `spec` names others."""
     target = rp.open_target(settings, run)
     tester = Backtester(rules)
     replay_cache = ReplayCache(cache) if cache else None
-    enricher = PoolEnricher(workers) if workers else InlineEnricher()
+    enricher = PoolEnricher(workers, spec) if workers else InlineEnricher(spec)
     sink = rp.ReplaySink(target, enricher, tester, replay_cache)
     wall, cpu, children = time.perf_counter(), time.process_time(), _children_cpu()
     try:
@@ -150,6 +159,7 @@ def end_to_end(
         _children_cpu() - children,  # the pool's workers, reaped by `sink.close`
         result,
         sink.enriched_here,
+        sink.made,
         hits,
         misses,
     )
@@ -258,7 +268,7 @@ def describe(label: str, run: Run, items: int, baseline: Run | None) -> str:
     return (f"{label}: {run.wall_s:.1f} s wall ({run.cpu_s:.1f} s CPU in this process, {run.workers_cpu_s:.1f} s in the "
             f"workers), {items / run.wall_s:,.0f} items/s, "
             f"{r.articles / run.wall_s:.1f} articles/s, {run.wall_s / max(1, r.articles) * 1000:.1f} ms wall per article{ratio}; "
-            f"{run.enriched_here} articles sent to the processors{served}")  # fmt: skip
+            f"{run.enriched_here} articles sent to the processors (parts made: {dict(sorted(run.made.items()))}){served}")  # fmt: skip
 
 
 def month(args: argparse.Namespace, settings: Settings, data: Path, rules: Path) -> None:
@@ -280,9 +290,13 @@ def month(args: argparse.Namespace, settings: Settings, data: Path, rules: Path)
           f"{parse_cpu / fetches * 1000:.2f} ms CPU per fetch ({fetches:,} fetches, {fresh:,} new articles)", flush=True)  # fmt: skip
     cache = data / "month-cache.db"
     cores = os.cpu_count() or 1
-    for label in ("first backtest", "re-run after a rule edit"):
+    for label, spec in (
+        ("first backtest", None),
+        ("re-run after a rule edit", None),
+        ("re-run after a taxonomy change (lexicon.v4)", ProcessorSpec(classifier="lexicon.v4")),
+    ):
         load = os.getloadavg()[0]
-        run = end_to_end(month_settings, rules, "month", args.workers, cache)
+        run = end_to_end(month_settings, rules, "month", args.workers, cache, spec)
         print(
             describe(
                 f"{span} of {args.feeds} feeds, {label} (measured)", run, run.result.found, None
@@ -317,7 +331,8 @@ def corpus_runs(
     per_fetch_month = seen_s / fetches + small_document_cost(settings)
     per_item_parse = max(0.0, base_s - seen_s) / max(1, fresh)
     load_started = time.perf_counter()
-    InlineEnricher().processor  # noqa: B018 - the model load, timed
+    parts = InlineEnricher().parts
+    parts.classifier, parts.extractor, parts.detector  # noqa: B018 - the model loads, timed
     load_s = time.perf_counter() - load_started
     print(f"archive: {snaps} snapshots imported in {import_s:.1f} s; {stats.raw_bytes / 1e6:.1f} MB raw -> "
           f"{stats.stored_bytes / 1e6:.1f} MB stored ({stats.raw_bytes / stats.stored_bytes:.1f}x)")  # fmt: skip

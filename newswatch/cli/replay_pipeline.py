@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import re
 import shutil
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -29,15 +29,23 @@ from pathlib import Path
 
 from collectors import RawArchive, ReplayMemory, replay_entries
 from newswatch.bus import Bus
-from newswatch.cli.replay_cache import CachedParse, ReplayCache, enrich_key, rebuild
-from newswatch.cli.replay_workers import NLP_BATCH, Enricher, InlineEnricher, result_of
+from newswatch.cli.replay_cache import CachedParse, PartKeys, ReplayCache, part_keys, rebuild
+from newswatch.cli.replay_workers import (
+    NLP_BATCH,
+    Enricher,
+    InlineEnricher,
+    Job,
+    Made,
+    job_of,
+    result_of,
+)
 from newswatch.embedded_store import EmbeddedStore
 from newswatch.errors import PoisonRecordError
 from newswatch.schema import Article, EnrichedArticle
 from newswatch.settings import Settings
 from newswatch.store import Store
 from newswatch.topics import ENRICHED
-from processors import Processor, check_text
+from processors import Processor, check_text, is_english
 from sinks import (
     AlertIndex,
     ElasticAlertIndex,
@@ -147,18 +155,20 @@ class _Step:
     result: ReplayResult
     ready: list[EnrichedArticle]
     raw: list[Article]
-    keys: list[str]
+    keys: list[PartKeys]
 
 
 class ReplaySink:
     """Replay batches at their "now": enrich (unless already enriched), evaluate rules, index.
 
-    Enrichment is asynchronous when the enricher is a `PoolEnricher`: `step` looks each article
-    up (this run's results, then the cache), queues the misses into batches of `batch` articles
-    for the workers, and finishes the oldest steps whose results are in, strictly in step order,
-    so the rules and the store see exactly what a sequential replay shows them. Batches are cut
-    by count, never by timing, so two runs enrich identical batches. An article whose text was
-    already enriched in this run (a syndicated copy, an id that changed) is not enriched again.
+    Enrichment is in three parts, each cached on its own (`newswatch.cli.replay_cache`): the
+    language, and for English (or unknown) articles the entities and the topics. `step` looks
+    each part up (this run's results, then the cache) and queues a job for every article still
+    missing one, asking only for the missing parts, into batches of `batch` jobs for the
+    enricher; it finishes the oldest steps whose parts are in, strictly in step order, so the
+    rules and the store see exactly what a sequential replay shows them. Batches are cut by
+    count, never by timing, so two runs enrich identical batches. An article whose parts were
+    already made in this run (a syndicated copy, an id that changed) is not enriched again.
     At most `ahead` batches are in flight (default: two per worker); `step` then waits.
 
     Rules see every batch at once, in order; writes to the store and the alert index are gathered
@@ -189,12 +199,14 @@ class ReplaySink:
         self._articles: list[EnrichedArticle] = []
         self._alerts: list[AlertRecord] = []
         self._steps: deque[_Step] = deque()
-        self._done: dict[str, str] = {}  # enrich key -> value, for every article enriched this run
-        self._queued: list[tuple[str, Article]] = []  # misses not yet submitted
-        self._waiting: set[str] = set()  # keys queued or in flight
-        self._flight: deque[tuple[Future[list[str]], list[str]]] = deque()
-        # articles sent to the processors; the rest came from the cache or earlier in this run
+        self._done: dict[bytes, str] = {}  # part key -> value, for every part known in this run
+        self._queued: list[tuple[PartKeys, Job]] = []  # jobs not yet submitted
+        self._waiting: set[PartKeys] = set()  # articles (by their keys) queued or in flight
+        self._flight: deque[tuple[Future[list[Made]], list[PartKeys]]] = deque()
+        # articles sent to the processors (the rest came from the cache or earlier in this run),
+        # and the parts made for them
         self.enriched_here = 0
+        self.made: Counter[str] = Counter()
 
     @property
     def version(self) -> str:
@@ -216,8 +228,12 @@ class ReplaySink:
             raw.append(article)
         if raw and self.enricher is None:
             raise ValueError("ReplaySink got raw articles but has no enricher; pass one")
-        keys = [enrich_key(self.enricher.fingerprint, a) for a in raw] if self.enricher else []
-        self._lookup(keys, raw)
+        keys: list[PartKeys] = []
+        if self.enricher is not None:
+            prints = self.enricher.fingerprints
+            texts = [a.full_text for a in raw]
+            keys = [part_keys(prints, a, t) for a, t in zip(raw, texts, strict=True)]
+            self._lookup(keys, raw, texts)
         self._steps.append(_Step(now, result, ready, raw, keys))
         if len(self._queued) >= self.batch:
             self._submit()
@@ -226,56 +242,83 @@ class ReplaySink:
             self._collect()
             self._finish(wait=False)
 
-    def _lookup(self, keys: list[str], raw: list[Article]) -> None:
-        """Resolve keys from this run and the cache; queue the rest (each distinct text once)."""
-        unknown = [k for k in dict.fromkeys(keys) if k not in self._done and k not in self._waiting]
-        if unknown and self.cache is not None:
-            self._done.update(self.cache.enriched(unknown))
-        for key, article in zip(keys, raw, strict=True):
-            if key not in self._done and key not in self._waiting:
-                self._waiting.add(key)
-                self._queued.append((key, article))
+    def _ready(self, keys: PartKeys) -> bool:
+        """Whether every part the article needs is known: its language, and for English its entities and topics."""
+        language = self._done.get(keys.language)
+        if language is None:
+            return False
+        return not is_english(language) or (
+            keys.entities in self._done and keys.topics in self._done
+        )
+
+    def _lookup(self, keys: list[PartKeys], raw: list[Article], texts: list[str]) -> None:
+        """Resolve parts from this run and the cache; queue a job for each article still missing one."""
+        done = self._done
+        if self.cache is not None:
+            unknown = [k for pk in keys if pk not in self._waiting
+                       for k in (pk.language, pk.entities, pk.topics) if k not in done]  # fmt: skip
+            if unknown:
+                done.update(self.cache.parts(list(dict.fromkeys(unknown))))
+        for pk, article, text in zip(keys, raw, texts, strict=True):
+            if pk in self._waiting or self._ready(pk):
+                continue
+            job = job_of(
+                article, text, done.get(pk.language), pk.entities not in done, pk.topics not in done
+            )
+            self._waiting.add(pk)
+            self._queued.append((pk, job))
 
     def _submit(self) -> None:
         if self._queued and self.enricher is not None:
             keys = [k for k, _ in self._queued]
-            self._flight.append((self.enricher.submit([a for _, a in self._queued]), keys))
+            self._flight.append((self.enricher.submit([j for _, j in self._queued]), keys))
             self.enriched_here += len(keys)
             self._queued = []
 
     def _collect(self) -> None:
-        """Wait for the oldest batch in flight and record its results."""
+        """Wait for the oldest batch in flight and record the parts it made."""
         future, keys = self._flight.popleft()
-        values = result_of(future)
-        rows = list(zip(keys, values, strict=True))
+        rows: list[tuple[bytes, str]] = []
+        for pk, (language, entities, topics) in zip(keys, result_of(future), strict=True):
+            if pk.language not in self._done:  # else the job was given the language
+                rows.append((pk.language, language))
+                self.made["language"] += 1
+            if entities is not None:
+                rows.append((pk.entities, entities))
+                self.made["entities"] += 1
+            if topics is not None:
+                rows.append((pk.topics, topics))
+                self.made["topics"] += 1
         self._done.update(rows)
         self._waiting.difference_update(keys)
         if self.cache is not None:
-            self.cache.put_enriched(rows)
+            self.cache.put_parts(rows)
 
     def _finish(self, *, wait: bool) -> None:
-        """Finish steps in order while their results are in; with `wait`, until none is left."""
+        """Finish steps in order while their parts are in; with `wait`, until none is left."""
         while self._steps:
             step = self._steps[0]
-            if any(k not in self._done for k in step.keys):
+            if not all(map(self._ready, step.keys)):
                 if self._flight and (wait or self._flight[0][0].done()):
                     self._collect()
                     continue
                 if wait and self._queued:
                     self._submit()
                     continue
-                if wait:  # every missing key is queued or in flight, so this is a bug
+                if wait:  # every missing part is queued or in flight, so this is a bug
                     raise RuntimeError("replay step waits for an enrichment nobody computes")
                 return
             self._steps.popleft()
             self._complete(step)
 
     def _complete(self, step: _Step) -> None:
-        version = self.version
-        enriched = step.ready + [
-            rebuild(a, self._done[k], version, step.now)
-            for a, k in zip(step.raw, step.keys, strict=True)
-        ]
+        version, done = self.version, self._done
+        enriched = step.ready.copy()
+        for article, keys in zip(step.raw, step.keys, strict=True):
+            language = done[keys.language]
+            english = is_english(language)
+            enriched.append(rebuild(article, language, done[keys.entities] if english else None,
+                                    done[keys.topics] if english else None, version, step.now))  # fmt: skip
         self._articles += enriched
         step.result.articles += len(enriched)
         if self.backtester is not None:

@@ -25,8 +25,15 @@ import pytest
 from collectors import RawArchive, find_snapshots, import_snapshots
 from newswatch import Article, Settings
 from newswatch.cli import replay_pipeline as rp
-from newswatch.cli.replay_cache import ReplayCache, enrich_key
-from newswatch.cli.replay_workers import InlineEnricher, PoolEnricher, ReplayWorkerError
+from newswatch.cli.replay_cache import Fingerprints, ReplayCache
+from newswatch.cli.replay_workers import (
+    InlineEnricher,
+    Job,
+    Made,
+    PoolEnricher,
+    ReplayWorkerError,
+    job_of,
+)
 from sinks.backtest import Backtester
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -85,34 +92,34 @@ def test_workers_give_exactly_what_one_process_gives_and_the_cache_serves_the_re
     assert multiprocessing.active_children() == []  # close() ended both workers
     assert len(inline_docs) > 40 and first_docs == inline_docs
     assert alerts_of(first) == alerts_of(inline) and len(first.alerts) > 3
-    assert sink.enriched_here == cache.misses["enriched"] > 0
+    assert sink.enriched_here == sink.made["language"] > 0
+    assert cache.misses["parts"] >= sum(sink.made.values()) > sink.enriched_here
     parsed_first = cache.misses["parsed"]
     again, resink, again_docs = replay(settings, "wsj", PoolEnricher(2), cache)
     cache.close()
     assert again_docs == inline_docs and alerts_of(again) == alerts_of(inline)
     assert resink.enriched_here == 0  # nothing reached spaCy, and no worker was started
-    assert cache.hits["parsed"] == parsed_first and cache.hits["enriched"] == sink.enriched_here
+    assert cache.hits["parsed"] == parsed_first and cache.hits["parts"] == sum(sink.made.values())
 
 
 class OutOfOrder:
     """An Enricher of our own protocol whose batches finish in random order on threads."""
 
     version = "test.v1"
-    fingerprint = "test"
+    fingerprints = Fingerprints("test-language", "test-entities", "test-topics")
 
     def __init__(self, jitter: bool = True) -> None:
         self.pool = ThreadPoolExecutor(4 if jitter else 1)
         self.jitter = jitter
         self.sent: list[int] = []
 
-    def submit(self, articles: Sequence[Article]) -> Future[list[str]]:
-        self.sent.append(len(articles))
+    def submit(self, jobs: Sequence[Job]) -> Future[list[Made]]:
+        self.sent.append(len(jobs))
 
-        def work() -> list[str]:
+        def work() -> list[Made]:
             time.sleep(random.random() / 20 if self.jitter else 0)
             return [
-                json.dumps({"topics": [], "entities": [], "language": a.title[:2]})
-                for a in articles
+                (job[0][:2], "[]" if job[6] else None, "[]" if job[7] else None) for job in jobs
             ]
 
         return self.pool.submit(work)
@@ -150,15 +157,6 @@ def test_steps_finish_in_order_and_each_distinct_text_is_enriched_once(tmp_path:
     assert (outcome.articles, twin.enriched_here) == (2, 1)
 
 
-def test_cache_keys_change_with_the_processors_fingerprint() -> None:
-    article = Article.create(link="https://a.example/1", title="t", summary="s",
-                             published_at=MAY, fetched_at=MAY)  # fmt: skip
-    renamed = article.model_copy(update={"article_id": "other", "url": "https://b.example/"})
-    assert enrich_key("v1", article) == enrich_key("v1", renamed)  # text, not id
-    assert enrich_key("v1", article) != enrich_key("v2", article)
-    assert enrich_key("v1", article) != enrich_key("v1", article.model_copy(update={"title": "u"}))
-
-
 def test_a_dead_worker_stops_the_replay_with_the_next_step_and_leaves_no_process(
     tmp_path: Path,
 ) -> None:
@@ -166,7 +164,8 @@ def test_a_dead_worker_stops_the_replay_with_the_next_step_and_leaves_no_process
     enricher = PoolEnricher(2)
     article = Article.create(link="https://a.example/1", title="Iran talks", summary="Sanctions",
                              published_at=MAY, fetched_at=MAY)  # fmt: skip
-    assert len(enricher.submit([article]).result(timeout=300)) == 1  # a worker is up
+    job = job_of(article, article.full_text, None, True, True)
+    assert len(enricher.submit([job]).result(timeout=300)) == 1  # a worker is up
     workers = multiprocessing.active_children()
     assert len(workers) >= 1
     os.kill(workers[0].pid, signal.SIGKILL)  # type: ignore[arg-type]
