@@ -38,9 +38,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from newswatch import ConfigError, Entity
+from processors.entity_scorer import NUMERIC_LABELS, SpanContext, SpanScorer, span_features
 from processors.names import (
     AWARD_ENDINGS,
     EVENT_WORDS,
@@ -152,6 +153,11 @@ class Gazetteer:
             else None,
         )
 
+    @property
+    def known_acronyms(self) -> frozenset[str]:
+        """Abbreviations the gazetteer knows: `acronyms` and the keys of `[full_names]`."""
+        return self.acronyms | self.full_names.keys()
+
     def special_spans(self, text: str) -> list[tuple[int, int, str]]:
         """(start, end, label) of named operations ("Operation Sindoor": EVENT) and ships ("USS
         Hartford", "HMS Queen Elizabeth": PRODUCT) in the text: regular expressions over the text,
@@ -167,19 +173,25 @@ class Gazetteer:
 class EntityExtractor:
     """Extract canonical entities from texts; build once per worker, call for each batch."""
 
-    def __init__(self, nlp: Language, gazetteer: Gazetteer, *, batch_size: int = 32) -> None:
-        """Wrap a pipeline made by `build_nlp` with the same gazetteer."""
+    def __init__(
+        self, nlp: Language, gazetteer: Gazetteer, *, batch_size: int = 32, scorer: SpanScorer | None = None
+    ) -> None:
+        """Wrap a pipeline made by `build_nlp` with the same gazetteer; `scorer` None: rules decide."""
         self.nlp = nlp
         self.gazetteer = gazetteer
         self.batch_size = batch_size
+        self.scorer = scorer
 
     @classmethod
     def load(
-        cls, model: str = DEFAULT_MODEL, *, gazetteer: Gazetteer | None = None, batch_size: int = 32
+        cls, model: str = DEFAULT_MODEL, *, gazetteer: Gazetteer | None = None, batch_size: int = 32,
+        rules_only: bool = False,
     ) -> EntityExtractor:
-        """Load the installed model package (never downloads) with only the pipes NER needs."""
+        """Load the installed model package (never downloads) with only the pipes NER needs, and the
+        learned span scorer (`models/entities-v1.json`) unless `rules_only`."""
         gazetteer = gazetteer or Gazetteer.load()
-        return cls(build_nlp(model, gazetteer), gazetteer, batch_size=batch_size)
+        scorer = None if rules_only else SpanScorer.load()
+        return cls(build_nlp(model, gazetteer), gazetteer, batch_size=batch_size, scorer=scorer)
 
     def __call__(self, text: str) -> list[Entity]:
         return self.extract(text)
@@ -191,7 +203,9 @@ class EntityExtractor:
     def extract_many(self, texts: Sequence[str]) -> list[list[Entity]]:
         """Entities per text, in order; runs `nlp.pipe` over the whole batch."""
         docs = self.nlp.pipe(texts, batch_size=self.batch_size)
-        return [entities_from_doc(doc, self.gazetteer, text) for doc, text in zip(docs, texts, strict=True)]
+        return [
+            entities_from_doc(doc, self.gazetteer, text, self.scorer) for doc, text in zip(docs, texts, strict=True)
+        ]
 
 
 def build_nlp(model: str, gazetteer: Gazetteer) -> Language:
@@ -210,8 +224,14 @@ def build_nlp(model: str, gazetteer: Gazetteer) -> Language:
     return nlp
 
 
-def entities_from_doc(doc: Doc, gazetteer: Gazetteer, doc_text: str | None = None) -> list[Entity]:
+def entities_from_doc(
+    doc: Doc, gazetteer: Gazetteer, doc_text: str | None = None, scorer: MentionDecider | None = None
+) -> list[Entity]:
     """Normalise, resolve surnames and aggregate the entities of one processed document.
+
+    With a `scorer` (`processors.entity_scorer.SpanScorer`), a learned model decides for every
+    candidate mention of the model's spans whether it is kept and with which label, the rules'
+    own decision being one of its features; without one, the rules decide (`_weak_name`).
 
     `doc_text` is the document's text when the caller has it: `doc.text` rebuilds the string from a
     Python object per token, which cost more than the gazetteer ruler (bench_processors)."""
@@ -223,11 +243,21 @@ def entities_from_doc(doc: Doc, gazetteer: Gazetteer, doc_text: str | None = Non
         mentions.append((start, (text[start:end], "GPE", gazetteer.aliases.get(place, place))))
     headline_end = title_case_headline_end(text)
     previous: Span | None = None
+    also: dict[str, set[str]] = {}
+    if scorer is not None:
+        for ent in doc.ents:
+            also.setdefault(ent.text.split()[-1] if ent.text.split() else "", set()).add(ent.label_)
     for ent in doc.ents:
         if special and any(s < ent.end_char and ent.start_char < e for s, e, _l in special):
             previous = ent
             continue
         if _is_handle_or_url(text, ent.start_char):
+            previous = ent
+            continue
+        if scorer is not None:
+            mentions += [
+                (ent.start_char, m) for m in _scored_mentions(ent, previous, text, headline_end, gazetteer, scorer, also)
+            ]
             previous = ent
             continue
         for mention in _mentions(ent, gazetteer):
@@ -246,13 +276,13 @@ def entities_from_doc(doc: Doc, gazetteer: Gazetteer, doc_text: str | None = Non
             aliases=gazetteer.aliases,
             us_aliases=gazetteer.us_aliases,
             us_markers=gazetteer.us_markers,
-            acronyms=gazetteer.acronyms | gazetteer.full_names.keys(),
+            acronyms=gazetteer.known_acronyms,
         )
     )
-    mentions = [(t, label, full_name(c, label, text, gazetteer)) for t, label, c in mentions]
+    named = [(t, label, full_name(c, label, text, gazetteer)) for t, label, c in mentions]
     counts: dict[tuple[str, str], int] = {}
     first_text: dict[tuple[str, str], str] = {}
-    for text, label, canonical in mentions:
+    for text, label, canonical in named:
         key = (canonical, label)
         counts[key] = counts.get(key, 0) + 1
         first_text.setdefault(key, text)
@@ -260,6 +290,56 @@ def entities_from_doc(doc: Doc, gazetteer: Gazetteer, doc_text: str | None = Non
         Entity(text=first_text[key], label=key[1], canonical=key[0], count=n)
         for key, n in counts.items()
     ]
+
+
+class MentionDecider(Protocol):
+    """What `entities_from_doc` asks of a scorer (`SpanScorer`, or a recorder in training)."""
+
+    @property
+    def groups(self) -> tuple[str, ...]:
+        """The optional feature groups the scorer was trained with."""
+        ...
+
+    def decide(self, mention: tuple[str, str, str], rule_keeps: bool, features: Sequence[str]) -> str | None:
+        """The label to output for the mention, or None to drop it."""
+        ...
+
+
+def _scored_mentions(
+    ent: Span, previous: Span | None, text: str, headline_end: int, gazetteer: Gazetteer, scorer: MentionDecider,
+    also: Mapping[str, set[str]],
+) -> list[tuple[str, str, str]]:
+    """The mentions of one span as the scorer decides them; spans of any label but numbers and
+    dates are candidates (a WORK_OF_ART or LAW span may be a name the model mislabelled)."""
+    if ent.label_ in KEPT_LABELS:
+        candidates = _mentions(ent, gazetteer)
+    elif ent.label_ in NUMERIC_LABELS or ent.label_ == TITLE_LABEL:
+        return []
+    else:
+        name = _clean(ent.text)
+        candidates = [(name, ent.label_, name)] if len(name) > 1 and any(ch.isalpha() for ch in name) else []
+    doc = ent.doc
+    out = []
+    for mention in candidates:
+        titled = _follows_title(ent, previous) and not ent.ent_id_
+        if titled:
+            mention = (mention[0], "PERSON", mention[0])
+        keeps = ent.label_ in KEPT_LABELS and (
+            titled or bool(ent.ent_id_) or not _weak_name(mention, text, ent, headline_end, gazetteer)
+        )
+        ctx = SpanContext(
+            text, ent.start_char, ent.end_char, headline_end,
+            prev_word=doc[ent.start - 1].lower_ if ent.start > 0 else "<s>",
+            next_word=doc[ent.end].lower_ if ent.end < len(doc) else "</s>",
+            gazetteer_span=bool(ent.ent_id_), weak=not keeps and ent.label_ in KEPT_LABELS, titled=titled,
+            also=frozenset(also.get(ent.text.split()[-1], set()) - {ent.label_}) if ent.text.split() else frozenset(),
+        )
+        features = span_features(mention[0], ent.label_, mention[1], ctx, aliases=gazetteer.aliases,
+                                 demonyms=gazetteer.demonyms, acronyms=gazetteer.known_acronyms, groups=scorer.groups)
+        label = scorer.decide(mention, keeps, features)
+        if label is not None:
+            out.append((mention[0], label, mention[2]))
+    return out
 
 
 _QUOTES = "'\"‘’“”"

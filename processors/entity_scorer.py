@@ -1,0 +1,168 @@
+"""A learned keep/drop-and-label decision over the spans en_core_web_sm and the gazetteer propose.
+
+The small model's own decision (is this span a name, and of which type) causes most of the
+extractor's errors on unseen text (eval/data/README.md, round five). `SpanScorer` re-makes that
+decision for every candidate mention with a multinomial linear model over four classes, PERSON,
+ORG, GPE and NONE, read from a committed JSON artifact (`models/entities-v1.json`, trained by
+`eval/train_entities.py` on the development gold sets). Inference is pure Python: a sum of the
+weights of the mention's features per class, argmax.
+
+Features (`span_features`, shared by training and inference) are binary strings: the model's label
+and the label our rules give (and the pair), whether the span is a gazetteer pattern, whether the
+rules would drop it (`_weak_name` in `processors.entities`) or read it as a person after a job
+title, the token count, shape (all capitals, digits, periods, hyphens, a lower-case word inside),
+given-name, GeoNames-place, gazetteer-alias and demonym hits, organisation and newspaper words,
+whether the span sits in a title-cased headline or opens the text, recurs in the text, is used as
+a common word, is followed by a possessive or quoted; with the "context" group the words just
+before and after the span, with the "words" group its first and last words.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Container, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from newswatch import ConfigError
+from processors.names import (
+    NEWSPAPER_WORDS,
+    ORG_WORDS,
+    has_org_cue,
+    is_given_name,
+    places,
+    used_as_common_word,
+)
+
+FORMAT = "newswatch.entity-spans.v1"
+DEFAULT_SCORER_FILE = "models/entities-v1.json"
+CLASSES = ("NONE", "PERSON", "ORG", "GPE")
+SCORED = frozenset(CLASSES[1:])
+NUMERIC_LABELS = frozenset({"DATE", "TIME", "PERCENT", "MONEY", "QUANTITY", "ORDINAL", "CARDINAL"})
+"""spaCy labels never proposed as candidates: numbers and dates are not names."""
+
+
+@dataclass(frozen=True)
+class SpanContext:
+    """Where a candidate mention sits and what the rules made of it."""
+
+    text: str
+    start: int
+    end: int
+    headline_end: int
+    prev_word: str = ""
+    next_word: str = ""
+    gazetteer_span: bool = False
+    weak: bool = False
+    titled: bool = False
+    also: frozenset[str] = frozenset()  # labels the model gave other spans ending in the same word
+
+
+def span_features(
+    name: str, ner_label: str, rule_label: str, ctx: SpanContext, *,
+    aliases: Mapping[str, str], demonyms: Mapping[str, str], acronyms: Container[str] = frozenset(),
+    groups: Iterable[str] = (),
+) -> list[str]:
+    """The binary features of one candidate mention (see the module docstring)."""
+    words = name.split() or [name]
+    rule = f"rule={rule_label}"
+    out = [f"ner={ner_label}", rule, f"ner={ner_label}|{rule}", f"ntok={min(len(words), 4)}"]
+    flags = {
+        "gaz": ctx.gazetteer_span,
+        "weak": ctx.weak,
+        "titled": ctx.titled,
+        "allcaps": name.isupper() and len(name) > 1,
+        "digit": any(ch.isdigit() for ch in name),
+        "period": "." in name,
+        "hyphen": "-" in name,
+        "lowerword": any(w[:1].islower() for w in words[1:]),
+        "ends_s": len(words) == 1 and name.endswith("s"),
+        "given_first": is_given_name(words[0]),
+        "given_last": len(words) > 1 and is_given_name(words[-1]),
+        "place": name in places(),
+        "alias": name in aliases,
+        "known_acronym": name in acronyms,
+        "defined": f"({name})" in ctx.text,
+        "demonym": name in demonyms,
+        "orgcue": has_org_cue(name),
+        "orgword": words[-1].lower() in ORG_WORDS,
+        "newspaper": words[-1] in NEWSPAPER_WORDS,
+        "headline": ctx.end <= ctx.headline_end,
+        "opens": ctx.start == 0,
+        "recurs": ctx.text.count(name) > 1,
+        "common": len(words) == 1 and used_as_common_word(name, ctx.text),
+        "poss": ctx.text[ctx.end : ctx.end + 2] in {"'s", "’s"},
+        "quoted": ctx.start > 0 and ctx.text[ctx.start - 1] in "'\"‘“",
+        "place_head": len(words) > 1 and any(" ".join(words[:n]) in places() for n in range(1, len(words))),
+        "sentence_start": ctx.start > 1 and ctx.text[: ctx.start].rstrip()[-1:] in ".:!?",
+    }
+    for key, on in flags.items():
+        if on:
+            out += [key, f"{key}|{rule}"]
+    out += [f"also={label}" for label in sorted(ctx.also)]
+    if "context" in groups:
+        out += [f"p={ctx.prev_word}", f"n={ctx.next_word}"]
+    if "words" in groups:
+        out += [f"first={words[0].lower()}", f"last={words[-1].lower()}"]
+    return out
+
+
+@dataclass(frozen=True)
+class SpanScorer:
+    """Weights per class and feature; `decide` gives the label to output or None to drop."""
+
+    weights: Mapping[str, Mapping[str, float]]
+    bias: Mapping[str, float]
+    groups: tuple[str, ...] = ()
+    version: str = "entities-v1"
+
+    @classmethod
+    def load(cls, path: str | Path | None = None) -> SpanScorer:
+        """Read the artifact (the packaged `models/entities-v1.json` by default)."""
+        try:
+            raw = (
+                resources.files("processors").joinpath(DEFAULT_SCORER_FILE).read_text(encoding="utf-8")
+                if path is None
+                else Path(path).read_text(encoding="utf-8")
+            )
+            data = json.loads(raw)
+        except (OSError, json.JSONDecodeError) as exc:
+            raise ConfigError(
+                f"cannot read entity span model {path or DEFAULT_SCORER_FILE}: {exc}; "
+                "re-create it with `python -m eval.train_entities`"
+            ) from exc
+        return cls.from_dict(data)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> SpanScorer:
+        """Build from the parsed artifact (`eval/train_entities.py` writes it)."""
+        if data.get("format") != FORMAT:
+            raise ConfigError(f"entity span model has format {data.get('format')!r}, expected {FORMAT!r}; retrain it")
+        weights: dict[str, dict[str, float]] = {c: {} for c in CLASSES}
+        for feature, row in data["weights"].items():
+            for c, w in zip(CLASSES, row, strict=True):
+                if w:
+                    weights[c][feature] = w
+        return cls(weights, dict(zip(CLASSES, data["bias"], strict=True)), tuple(data["groups"]),
+                   str(data.get("version", "entities-v1")))
+
+    def scores(self, features: Sequence[str]) -> dict[str, float]:
+        """Linear score per class."""
+        return {c: self.bias[c] + sum(self.weights[c].get(f, 0.0) for f in features) for c in CLASSES}
+
+    def predict(self, features: Sequence[str]) -> str:
+        """The class with the highest score (ties: the first in `CLASSES`)."""
+        scores = self.scores(features)
+        return max(CLASSES, key=lambda c: scores[c])
+
+    def decide(self, mention: tuple[str, str, str], rule_keeps: bool, features: Sequence[str]) -> str | None:
+        """The label to output for a mention, or None to drop it: a scored type when the model
+        predicts one; NONE drops a PERSON/ORG/GPE and leaves other labels (LOC, NORP, FAC, ...) to
+        the rules."""
+        predicted = self.predict(features)
+        if predicted in SCORED:
+            return predicted
+        rule_label = mention[1]
+        return rule_label if rule_keeps and rule_label not in SCORED else None
