@@ -36,6 +36,7 @@ import re
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -153,7 +154,7 @@ class Gazetteer:
             else None,
         )
 
-    @property
+    @cached_property
     def known_acronyms(self) -> frozenset[str]:
         """Abbreviations the gazetteer knows: `acronyms` and the keys of `[full_names]`."""
         return self.acronyms | self.full_names.keys()
@@ -245,8 +246,9 @@ def entities_from_doc(
     previous: Span | None = None
     also: dict[str, set[str]] = {}
     if scorer is not None:
-        for ent in doc.ents:
-            also.setdefault(ent.text.split()[-1] if ent.text.split() else "", set()).add(ent.label_)
+        for ent in doc.ents:  # the span's text sliced from the string: Span.text rebuilds it per token
+            words = text[ent.start_char : ent.end_char].split()
+            also.setdefault(words[-1] if words else "", set()).add(ent.label_)
     for ent in doc.ents:
         if special and any(s < ent.end_char and ent.start_char < e for s, e, _l in special):
             previous = ent
@@ -319,6 +321,8 @@ def _scored_mentions(
         name = _clean(ent.text)
         candidates = [(name, ent.label_, name)] if len(name) > 1 and any(ch.isalpha() for ch in name) else []
     doc = ent.doc
+    words = text[ent.start_char : ent.end_char].split()
+    last_word = words[-1] if words else ""
     out = []
     for mention in candidates:
         titled = _follows_title(ent, previous) and not ent.ent_id_
@@ -332,7 +336,7 @@ def _scored_mentions(
             prev_word=doc[ent.start - 1].lower_ if ent.start > 0 else "<s>",
             next_word=doc[ent.end].lower_ if ent.end < len(doc) else "</s>",
             gazetteer_span=bool(ent.ent_id_), weak=not keeps and ent.label_ in KEPT_LABELS, titled=titled,
-            also=frozenset(also.get(ent.text.split()[-1], set()) - {ent.label_}) if ent.text.split() else frozenset(),
+            also=frozenset(also.get(last_word, set()) - {ent.label_}) if last_word else frozenset(),
         )
         features = span_features(mention[0], ent.label_, mention[1], ctx, aliases=gazetteer.aliases,
                                  demonyms=gazetteer.demonyms, acronyms=gazetteer.known_acronyms, groups=scorer.groups)

@@ -148,9 +148,23 @@ class SpanScorer:
         return cls(weights, dict(zip(CLASSES, data["bias"], strict=True)), tuple(data["groups"]),
                    str(data.get("version", "entities-v1")))
 
+    def __post_init__(self) -> None:
+        rows: dict[str, list[float]] = {}
+        for i, c in enumerate(CLASSES):
+            for feature, weight in self.weights[c].items():
+                rows.setdefault(feature, [0.0] * len(CLASSES))[i] = weight
+        object.__setattr__(self, "_rows", {f: tuple(r) for f, r in rows.items()})
+
     def scores(self, features: Sequence[str]) -> dict[str, float]:
-        """Linear score per class."""
-        return {c: self.bias[c] + sum(self.weights[c].get(f, 0.0) for f in features) for c in CLASSES}
+        """Linear score per class: bias + the sum of the features' weights, added in feature order."""
+        rows: dict[str, tuple[float, ...]] = self._rows  # type: ignore[attr-defined]
+        totals = [0.0] * len(CLASSES)
+        for f in features:
+            row = rows.get(f)
+            if row is not None:
+                for i, w in enumerate(row):
+                    totals[i] += w
+        return {c: self.bias[c] + totals[i] for i, c in enumerate(CLASSES)}
 
     def predict(self, features: Sequence[str]) -> str:
         """The class with the highest score (ties: the first in `CLASSES`)."""

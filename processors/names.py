@@ -455,7 +455,9 @@ def used_as_common_word(word: str, text: str) -> bool:
     """True if a one-word name also occurs in the text in lower case ("Overhaul" ... "a sweeping
     overhaul"): the capital was the headline's, not a name's."""
     lower = word.lower()
-    return lower != word and re.search(rf"(?<![\w-]){re.escape(lower)}(?![\w-])", text) is not None
+    if lower == word or lower not in text:  # the substring test first: compiling a pattern per word
+        return False  # overflowed re's cache and cost more than the span scorer (round six)
+    return re.search(rf"(?<![\w-]){re.escape(lower)}(?![\w-])", text) is not None
 
 
 _DATELINE = re.compile(
