@@ -22,8 +22,8 @@ A fingerprint hashes the code and versions that could change the output for the 
 an upgrade misses the cache instead of serving stale results. Collector: the stage package's own
 files, the core's schema and ids, feedparser and url-normalize. Processors, per part (`PART_FILES`):
     language  language.py, py3langid's version
-    entities  entities.py, names.py, gazetteer.toml, given_names.txt, places.txt, spaCy's version
-              and the model's name and version (its meta.json)
+    entities  entities.py, entity_scorer.py, names.py, gazetteer.toml, given_names.txt, places.txt,
+              models/entities-*.json, spaCy's version and the model's name and version (meta.json)
     topics    classify.py, linear.py, phrases.py, taxonomy*.toml, models/topics-*.json, the
               classifier version
 Every other file of the processors package (enrich.py: the language gate; service.py, __init__.py)
@@ -66,7 +66,15 @@ CREATE TABLE IF NOT EXISTS parsed (key BLOB PRIMARY KEY, value TEXT NOT NULL) WI
 
 PART_FILES: dict[str, tuple[str, ...]] = {
     "language": ("language.py",),
-    "entities": ("entities.py", "names.py", "gazetteer.toml", "given_names.txt", "places.txt"),
+    "entities": (
+        "entities.py",
+        "entity_scorer.py",
+        "names.py",
+        "gazetteer.toml",
+        "given_names.txt",
+        "places.txt",
+        "models/entities-*.json",
+    ),
     "topics": ("classify.py", "linear.py", "phrases.py", "taxonomy*.toml", "models/topics-*.json"),
 }
 """Files of the processors package (glob patterns, relative to it) each part depends on alone."""

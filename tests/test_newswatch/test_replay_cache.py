@@ -75,6 +75,9 @@ def test_every_processors_file_is_in_a_fingerprint_and_shared_ones_in_all() -> N
     assert set().union(*names.values()) == every
     assert {"enrich.py", "__init__.py"} <= names["language"] & names["entities"] & names["topics"]
     assert "entities.py" in names["entities"] and "entities.py" not in names["topics"]
+    assert (
+        "models/entities-v1.json" in names["entities"] and "entity_scorer.py" not in names["topics"]
+    )
     assert "classify.py" in names["topics"] and "classify.py" not in names["entities"]
     assert "taxonomy.toml" in names["topics"] and "language.py" not in names["topics"]
     assert (
@@ -93,7 +96,7 @@ def test_a_classifier_change_moves_only_the_topics_fingerprint(tmp_path: Path) -
     after = {part: part_fingerprint(part, "x", copy) for part in PART_FILES}
     assert after["entities"] != before["entities"]
     assert (after["language"], after["topics"]) == (before["language"], before["topics"])
-    (copy / "models" / "entities-v1.json").write_text("{}")  # a file no part claims: in every part
+    (copy / "models" / "other-v1.json").write_text("{}")  # a file no part claims: in every part
     unclaimed = {part: part_fingerprint(part, "x", copy) for part in PART_FILES}
     assert all(unclaimed[part] != after[part] for part in PART_FILES)
 
