@@ -292,32 +292,25 @@ def _lexicon_v2(taxonomy: str | Path | None = None) -> Classifier:
     return Classifier.from_taxonomy(taxonomy, name="lexicon.v2", strong_phrases=True)
 
 
-def _lexicon_v3(taxonomy: str | Path | None = None) -> Classifier:
-    model = LinearTopicModel.load(packaged="models/topics-v3.json")
-    return Classifier.from_taxonomy(taxonomy, name="lexicon.v3", strong_phrases=True, model=model,
-                                    packaged=FROZEN_TAXONOMY)
+def _linear_lexicon(name: str, artifact: str, taxonomy_file: str) -> Callable[..., Classifier]:
+    """The factory of a lexicon + linear-model classifier: `artifact` under processors/models, trained
+    against the packaged `taxonomy_file` (lexicon.v3-v5 read the frozen copy, see FROZEN_TAXONOMY)."""
 
+    def build(taxonomy: str | Path | None = None) -> Classifier:
+        model = LinearTopicModel.load(packaged=f"models/{artifact}")
+        return Classifier.from_taxonomy(taxonomy, name=name, strong_phrases=True, model=model,
+                                        packaged=taxonomy_file)  # fmt: skip
 
-def _lexicon_v4(taxonomy: str | Path | None = None) -> Classifier:
-    model = LinearTopicModel.load(packaged="models/topics-v4.json")
-    return Classifier.from_taxonomy(taxonomy, name="lexicon.v4", strong_phrases=True, model=model,
-                                    packaged=FROZEN_TAXONOMY)
-
-
-def _lexicon_v5(taxonomy: str | Path | None = None) -> Classifier:
-    model = LinearTopicModel.load(packaged="models/topics-v5.json")
-    return Classifier.from_taxonomy(taxonomy, name="lexicon.v5", strong_phrases=True, model=model,
-                                    packaged=FROZEN_TAXONOMY)
-
-
-def _lexicon_v6(taxonomy: str | Path | None = None) -> Classifier:
-    model = LinearTopicModel.load(packaged="models/topics-v6.json")
-    return Classifier.from_taxonomy(taxonomy, name="lexicon.v6", strong_phrases=True, model=model)
+    return build
 
 
 CLASSIFIERS: dict[str, Callable[..., Classifier]] = {
-    "lexicon.v1": _lexicon_v1, "lexicon.v2": _lexicon_v2, "lexicon.v3": _lexicon_v3,
-    "lexicon.v4": _lexicon_v4, "lexicon.v5": _lexicon_v5, "lexicon.v6": _lexicon_v6,
+    "lexicon.v1": _lexicon_v1,
+    "lexicon.v2": _lexicon_v2,
+    "lexicon.v3": _linear_lexicon("lexicon.v3", "topics-v3.json", FROZEN_TAXONOMY),
+    "lexicon.v4": _linear_lexicon("lexicon.v4", "topics-v4.json", FROZEN_TAXONOMY),
+    "lexicon.v5": _linear_lexicon("lexicon.v5", "topics-v5.json", FROZEN_TAXONOMY),
+    "lexicon.v6": _linear_lexicon("lexicon.v6", "topics-v6.json", TAXONOMY),
 }
 """Versioned classifier factories; the name is what settings pin."""
 
