@@ -200,27 +200,6 @@ def test_entities_from_doc_uses_the_given_text(extractor: EntityExtractor) -> No
             set(),
             id="ship-and-operation",
         ),
-    ],
-)
-def test_general_fixes(
-    extractor: EntityExtractor,
-    text: str,
-    present: set[tuple[str, str]],
-    absent: set[tuple[str, str]],
-) -> None:
-    found = {(e.canonical, e.label) for e in extractor.extract(text)}
-    assert present <= found
-    assert not absent & found
-
-
-def test_ruler_has_phrase_patterns_only(extractor: EntityExtractor) -> None:
-    """A single token pattern makes the token Matcher walk every token (about 3x the ruler's cost)."""
-    assert all(isinstance(p["pattern"], str) for p in extractor.gazetteer.patterns)
-
-
-@pytest.mark.parametrize(
-    ("text", "present", "absent"),
-    [
         pytest.param(
             "April 23, 2020 11:33 AM SINGAPORE (STOMP) - A traffic accident left one dead.",
             {("Singapore", "GPE")},
@@ -247,7 +226,7 @@ def test_ruler_has_phrase_patterns_only(extractor: EntityExtractor) -> None:
         ),
     ],
 )
-def test_general_fixes_round_two(
+def test_general_fixes(
     extractor: EntityExtractor,
     text: str,
     present: set[tuple[str, str]],
@@ -256,3 +235,8 @@ def test_general_fixes_round_two(
     found = {(e.canonical, e.label) for e in extractor.extract(text)}
     assert present <= found
     assert not absent & found
+
+
+def test_ruler_has_phrase_patterns_only(extractor: EntityExtractor) -> None:
+    """A single token pattern makes the token Matcher walk every token (about 3x the ruler's cost)."""
+    assert all(isinstance(p["pattern"], str) for p in extractor.gazetteer.patterns)
