@@ -271,7 +271,7 @@ def entities_from_doc(
         previous = ent
     if special:
         mentions.sort(key=lambda m: m[0])
-    mentions = _resolve_surnames(
+    resolved = _resolve_surnames(
         refine_mentions(
             [m for _start, m in mentions],
             text,
@@ -281,13 +281,13 @@ def entities_from_doc(
             acronyms=gazetteer.known_acronyms,
         )
     )
-    named = [(t, label, full_name(c, label, text, gazetteer)) for t, label, c in mentions]
+    named = [(t, label, full_name(c, label, text, gazetteer)) for t, label, c in resolved]
     counts: dict[tuple[str, str], int] = {}
     first_text: dict[tuple[str, str], str] = {}
-    for text, label, canonical in named:
+    for surface, label, canonical in named:
         key = (canonical, label)
         counts[key] = counts.get(key, 0) + 1
-        first_text.setdefault(key, text)
+        first_text.setdefault(key, surface)
     return [
         Entity(text=first_text[key], label=key[1], canonical=key[0], count=n)
         for key, n in counts.items()
