@@ -1,0 +1,145 @@
+"""Draw fresh feed items for a hand-labelled topic batch (no classifier involved).
+
+    python -m eval.draw_topics --seed topics-fresh-1 > /tmp/topics_fresh1.candidates.jsonl
+    python -m eval.draw_topics --build eval/data/topics_fresh1.labels.jsonl   # -> the gold file
+
+The topic classifier was tuned on Reuters-21578, DVIDS, af.mil and the Guardian sections; this
+draws from the *other* English outlets of `../shared/corpora/feeds`, with a fixed quota per
+outlet (`QUOTAS`, weighted to world and business news so that defence, trade and energy items are
+common enough to measure), at random with the given seed. Items are what the pipeline itself sees:
+each snapshot goes through the collector's `parse_feed`, so title, summary and text are the
+Article's. Items are de-duplicated by link and by normalised title; any link that appears in
+`seeds/`, `tests/` or `eval/data/` is skipped. The output has empty `labels`: label every item by
+hand from the definitions in `processors/taxonomy.toml` before running any classifier on it.
+
+The repository keeps only the labels (`eval/data/topics_*.labels.jsonl`: id, url, provenance,
+labels), not the publishers' text; `--build` re-reads each item from its snapshot in the corpora
+and writes the gold file (`~/.cache/newswatch/eval/<name>.jsonl`) that `eval.topics` reads.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import re
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from eval.prepare import DEFAULT_CORPORA, default_out
+
+REPO = Path(__file__).resolve().parents[1]
+QUOTAS = {
+    "wsj-world-news": 220, "indianexpress-explained": 150, "aljazeera-english-youtube": 100,
+    "bbc-news-top-uk": 90, "cnn-edition": 90, "korea-times": 70, "nytimes-us": 60,
+    "straitstimes-singapore": 50, "smh-sydney": 40, "foxnews-latest": 30, "nzherald": 25,
+    "rnz-national": 25, "gmanews": 20, "philstar-headlines": 15, "dailytelegraph-au-breaking": 15,
+}
+"""Items per outlet (1,000 in all). af.mil and the Guardian are left out because tuning used them;
+Indian Express opinion because its items are bare column titles; Indian Express "Explained" items
+are titles only too (the feed carries no description), so its share is capped."""
+_URL = re.compile(r"https?://[^\s\"'<>]+")
+
+
+def used_links() -> set[str]:
+    """Every URL written anywhere in the repository's seeds, tests and eval data."""
+    links: set[str] = set()
+    for folder in ("seeds", "tests", "eval/data"):
+        for path in (REPO / folder).rglob("*"):
+            if path.is_file() and path.suffix in {".xml", ".jsonl", ".json", ".tsv", ".toml", ".txt"}:
+                links.update(_URL.findall(path.read_text(encoding="utf-8", errors="replace")))
+    return links
+
+
+def _title_key(title: str) -> str:
+    return " ".join(re.findall(r"\w+", title.lower()))
+
+
+def outlet_items(folder: Path) -> list[dict[str, str]]:
+    """One outlet's items across its snapshots, as the collector parses them, first version kept."""
+    from collectors.parse import parse_feed
+
+    items: dict[str, dict[str, str]] = {}
+    for path in sorted(folder.glob("*.xml")):
+        result = parse_feed(path.read_bytes(), feed_url=f"file://{path}", outlet=folder.name,
+                            fetched_at=datetime.now(UTC))
+        for article in result.articles:
+            link = str(article.url)
+            if article.title.strip() and link not in items:
+                items[link] = {"title": article.title, "summary": article.summary, "text": article.text,
+                               "url": link, "provenance": f"{folder.name}/{path.name}"}
+    return [items[k] for k in sorted(items)]
+
+
+def draw(corpora: Path, seed: str, quotas: dict[str, int]) -> list[dict[str, object]]:
+    """The batch: per outlet a seeded sample of unused, not-yet-seen items, in outlet order."""
+    rng = random.Random(seed)
+    skip = used_links()
+    titles: set[str] = set()
+    rows: list[dict[str, object]] = []
+    for outlet, quota in quotas.items():
+        pool = []
+        for item in outlet_items(corpora / "feeds" / outlet):
+            key = _title_key(item["title"])
+            if item["url"] in skip or key in titles:
+                continue
+            titles.add(key)
+            pool.append(item)
+        for item in rng.sample(pool, min(quota, len(pool))):
+            rows.append({"id": f"tf1-{len(rows) + 1:04d}", "title": item["title"], "summary": item["summary"],
+                         "text": item["text"], "labels": [], "source": outlet, "url": item["url"],
+                         "provenance": item["provenance"]})
+    return rows
+
+
+def _article(path: Path, url: str, parsed: dict[Path, dict[str, dict[str, str]]]) -> dict[str, str]:
+    from collectors.parse import parse_feed
+
+    if path not in parsed:
+        result = parse_feed(path.read_bytes(), feed_url=f"file://{path}", outlet=path.parent.name,
+                            fetched_at=datetime.now(UTC))
+        parsed[path] = {str(a.url): {"title": a.title, "summary": a.summary, "text": a.text} for a in result.articles}
+    try:
+        return parsed[path][url]
+    except KeyError:
+        raise SystemExit(f"{url} is not in {path}: the corpora differ from the ones labelled; "
+                         "check ../shared/corpora against its MANIFEST.md") from None
+
+
+def build(corpora: Path, labels: Path) -> list[dict[str, object]]:
+    """The gold rows of a committed labels file, text re-read from the snapshots it names."""
+    parsed: dict[Path, dict[str, dict[str, str]]] = {}
+    rows: list[dict[str, object]] = []
+    for line in labels.read_text(encoding="utf-8").splitlines():
+        row = json.loads(line)
+        item = _article(corpora / "feeds" / str(row["provenance"]), str(row["url"]), parsed)
+        rows.append({"id": row["id"], **item, "labels": row["labels"], "source": row["source"]})
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point: print the unlabelled batch as JSONL."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--corpora", type=Path, default=DEFAULT_CORPORA)
+    mode = parser.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--seed", help="draw a new unlabelled batch with this seed (printed as JSONL)")
+    mode.add_argument("--build", type=Path, metavar="LABELS", help="write the gold file of a labels file")
+    parser.add_argument("--out", type=Path, help="gold file for --build (default ~/.cache/newswatch/eval/<name>.jsonl)")
+    args = parser.parse_args(argv)
+    if not (args.corpora / "feeds").is_dir():
+        parser.error(f"no feed corpora at {args.corpora}/feeds; pass --corpora PATH to ../shared/corpora")
+    if args.seed:
+        for row in draw(args.corpora, args.seed, QUOTAS):
+            print(json.dumps(row, ensure_ascii=False))
+        return 0
+    out = args.out or default_out() / args.build.name.replace(".labels.jsonl", ".jsonl")
+    rows = build(args.corpora, args.build)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    print(f"wrote {len(rows)} items to {out}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
