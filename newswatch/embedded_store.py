@@ -163,11 +163,12 @@ class EmbeddedStore:
         for topic in query.topics:
             where.append("a.article_id IN (SELECT article_id FROM article_topics WHERE topic=?)")
             params.append(topic)
-        for name in query.entities:
+        for names in query.entity_groups:  # any name of a group; `canonical` compares NOCASE
             where.append(
-                "a.article_id IN (SELECT article_id FROM article_entities WHERE canonical=?)"
+                "a.article_id IN (SELECT article_id FROM article_entities"
+                f" WHERE canonical IN ({','.join('?' * len(names))}))"
             )
-            params.append(name)
+            params.extend(names)
         if query.outlets:
             where.append(f"a.outlet IN ({','.join('?' * len(query.outlets))})")
             params.extend(query.outlets)

@@ -22,12 +22,21 @@ class SearchQuery(BaseModel):
 
     text: str = ""
     topics: tuple[str, ...] = ()
-    entities: tuple[str, ...] = Field(default=(), description="canonical entity names")
+    entities: tuple[str | tuple[str, ...], ...] = Field(
+        default=(),
+        description="entity filters, all required: a canonical name, or a group of names any one of "
+        "which matches (e.g. a name as typed and the canonical names it resolves to)",
+    )
     outlets: tuple[str, ...] = ()
     language: str = ""
     since: datetime | None = None
     until: datetime | None = None
     limit: int = Field(default=20, ge=1, le=10_000)
+
+    @property
+    def entity_groups(self) -> tuple[tuple[str, ...], ...]:
+        """Every entity filter as a group of alternative names (a plain name is a group of one)."""
+        return tuple((e,) if isinstance(e, str) else e for e in self.entities if e)
 
 
 class SearchHit(BaseModel):

@@ -3,7 +3,8 @@
 Semantics follow the embedded store so `newswatch search` answers alike on either backend:
 every word must occur (in title, summary, text or an entity name), quoted phrases match as
 phrases, the words AND/OR/NOT are ignored rather than parsed, and ranking weighs the title
-most. Filters: every topic and every entity must be present (entity names case-insensitive),
+most. Filters: every topic and every entity must be present (entity names case-insensitive; an
+entity filter may be a group of names, any one of which is enough),
 any one outlet may match, `since` is inclusive and `until` exclusive. Without text, newest first.
 """
 
@@ -63,10 +64,7 @@ def text_query(text: str) -> dict[str, Any] | None:
 def filter_clauses(query: SearchQuery) -> list[dict[str, Any]]:
     """The non-scoring part: topics, entities, outlets, language and the published_at window."""
     filters: list[dict[str, Any]] = [{"term": {"topics.label": topic}} for topic in query.topics]
-    filters += [
-        {"term": {"entities.canonical": {"value": name, "case_insensitive": True}}}
-        for name in query.entities
-    ]
+    filters += [_any_entity(names) for names in query.entity_groups]
     if query.outlets:
         filters.append({"terms": {"outlet": list(query.outlets)}})
     if query.language:
@@ -79,6 +77,14 @@ def filter_clauses(query: SearchQuery) -> list[dict[str, Any]]:
     if window:
         filters.append({"range": {"published_at": window}})
     return filters
+
+
+def _any_entity(names: tuple[str, ...]) -> dict[str, Any]:
+    """One entity filter: any of its names (a name as typed or what it resolves to), ignoring case."""
+    terms = [
+        {"term": {"entities.canonical": {"value": name, "case_insensitive": True}}} for name in names
+    ]
+    return terms[0] if len(terms) == 1 else {"bool": {"should": terms, "minimum_should_match": 1}}
 
 
 def search_body(query: SearchQuery) -> dict[str, Any]:
