@@ -165,7 +165,10 @@ def search(
     ctx: typer.Context,
     query: Annotated[str, typer.Argument(help='words and "phrases" (all must match); empty = newest')] = "",
     topic: Annotated[list[str] | None, typer.Option(help="topic label, e.g. defence (repeatable)")] = None,
-    entity: Annotated[list[str] | None, typer.Option(help='canonical entity name, e.g. "Vladimir Putin"')] = None,
+    entity: Annotated[
+        list[str] | None,
+        typer.Option(help='entity name, e.g. "Vladimir Putin"; "NBA", "US" also find their canonical names'),
+    ] = None,
     outlet: Annotated[list[str] | None, typer.Option(help="outlet name")] = None,
     since: Annotated[str | None, typer.Option(help="ISO time or 24h / 7d / 2w")] = None,
     limit: Annotated[int, typer.Option(min=1, max=10_000)] = 20,
@@ -173,9 +176,15 @@ def search(
 ) -> None:
     """Search indexed articles with full text and filters."""
     app = app_context(ctx)
+    entities: list[tuple[str, ...]] = []
+    for name in entity or ():
+        names = wiring.resolve_entity(name)
+        if len(names) > 1:  # on stderr, so --json output stays one hit per line
+            app.errors.print(Text(f"entity {names[0]} -> {' / '.join(names[1:])}"), highlight=False)
+        entities.append(names or (name,))
     try:
         q = SearchQuery(
-            text=query, topics=tuple(topic or ()), entities=tuple(entity or ()), outlets=tuple(outlet or ()),
+            text=query, topics=tuple(topic or ()), entities=tuple(entities), outlets=tuple(outlet or ()),
             since=_parse_since(since), limit=limit,
         )
     except ValueError as exc:

@@ -6,6 +6,7 @@ and `NEWSWATCH_STORE=http://…` the same stages run on Kafka and Elasticsearch.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import threading
@@ -23,6 +24,7 @@ from newswatch.topics import ALERTS, ALL_TOPICS, DLQ, RAW
 
 if TYPE_CHECKING:
     from collectors import FeedStatus, PollOutcome
+    from newswatch.cli.entity_names import EntityNames
     from newswatch.schema import FeedSpec
     from sinks import AlertEngine, AlertIndex
 
@@ -106,13 +108,36 @@ def open_alert_index(settings: Settings) -> AlertIndex:
     return index
 
 
+def resolve_entity(name: str, label: str | None = None) -> tuple[str, ...]:
+    """Every name an entity filter on `name` matches: as typed, then what the extractor's gazetteer
+    resolves it to ("NBA" -> "National Basketball Association", "US" -> "United States"). Search
+    filters and alert rules' `entity:` terms go through here; the sinks receive plain names.
+    If the gazetteer cannot be read, the name as typed (logged once)."""
+    resolver = _entity_names()
+    return resolver.resolve(name, label) if resolver is not None else (" ".join(name.split()),)
+
+
+@functools.cache
+def _entity_names() -> EntityNames | None:
+    from newswatch.cli.entity_names import entity_names
+
+    try:
+        return entity_names()
+    except Exception as exc:  # noqa: BLE001 - filters still work on the names as typed
+        log.warning("entity names are matched as typed, not resolved: the gazetteer did not load: %s", exc)
+        return None
+
+
 def alerts_stage(
     settings: Settings, bus: Bus, stop: threading.Event | None = None, *, live: bool = True
 ) -> tuple[StageRunner, AlertEngine]:
-    """The alert worker (news.enriched -> news.alerts + notifications) and its engine, for timed ticks."""
+    """The alert worker (news.enriched -> news.alerts + notifications) and its engine, for timed ticks.
+    Rules' `entity:` terms are resolved through the gazetteer at load (`resolve_entity`)."""
     from sinks.alerts import alert_runner
 
-    runner = alert_runner(settings, bus, live=live, stop=stop, group=group_name(settings, ALERTS_GROUP))
+    runner = alert_runner(
+        settings, bus, live=live, stop=stop, group=group_name(settings, ALERTS_GROUP), resolve=resolve_entity
+    )
     return runner, runner.engine
 
 
