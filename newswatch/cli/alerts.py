@@ -15,6 +15,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
+from newswatch.cli import wiring
 from newswatch.cli.context import app_context, fail
 from newswatch.errors import NewswatchError
 from newswatch.schema import EnrichedArticle
@@ -22,6 +23,7 @@ from newswatch.store import SearchQuery
 from sinks.alerts import (
     ArticleView,
     Matcher,
+    ParsedQuery,
     QueryError,
     compile_query,
     load_rules,
@@ -29,6 +31,7 @@ from sinks.alerts import (
     match_alert,
     parse_query,
     read_document,
+    resolve_entities,
     rules_path_for,
     to_elasticsearch,
     validate_rule,
@@ -52,7 +55,7 @@ def list_rules(ctx: typer.Context) -> None:
     app_ = app_context(ctx)
     path = _path(ctx)
     try:
-        book = load_rules(path)
+        book = load_rules(path, resolve=wiring.resolve_entity)
     except NewswatchError as exc:
         fail(ctx, str(exc))
         return
@@ -69,6 +72,7 @@ def list_rules(ctx: typer.Context) -> None:
                 f"silenced until {r.silence_until:%Y-%m-%d %H:%M}" if r.silenced(now) else "",
                 f"throttle {r.throttle}" if r.throttle else "",
                 f"digest {r.digest}" if r.digest else "",
+                *_resolutions(loaded.compiled.query),
             )
             if n
         ]
@@ -139,7 +143,7 @@ def add(
     raw.update({k: v for k, v in options.items() if v})
     try:
         doc = read_document(path)
-        loaded = validate_rule(raw, load_rules(path).channels)
+        loaded = validate_rule(raw, load_rules(path).channels, resolve=wiring.resolve_entity)
     except QueryError as exc:
         fail(ctx, f"rule {name!r}: query does not parse: {exc}")
         return
@@ -168,8 +172,15 @@ def add(
     doc["rules"] = rules
     write_document(path, doc)
     app_context(ctx).console.print(Text(f"added {name} to {path}"))
+    for note in _resolutions(loaded.compiled.query):
+        app_context(ctx).console.print(Text(note))
     for warning in loaded.compiled.query.warnings:
         app_context(ctx).errors.print(Text(f"warning: {warning}", style="yellow"))
+
+
+def _resolutions(query: ParsedQuery) -> list[str]:
+    """ 'entity NBA -> National Basketball Association' for each entity term the gazetteer widened."""
+    return [f"entity {name} -> {' / '.join(names)}" for name, names in query.entity_names.items()]
 
 
 @app.command()
@@ -189,11 +200,12 @@ def remove(ctx: typer.Context, name: Annotated[str, typer.Argument(help="rule na
 
 
 def _target(ctx: typer.Context, target: str) -> LoadedRule:
-    book = load_rules(_path(ctx))
+    book = load_rules(_path(ctx), resolve=wiring.resolve_entity)
     for loaded in book.rules:
         if loaded.rule.name == target:
             return loaded
-    return LoadedRule(Rule(name="query", query=target), compile_query("query", parse_query(target)))
+    parsed = resolve_entities(parse_query(target), wiring.resolve_entity)
+    return LoadedRule(Rule(name="query", query=target), compile_query("query", parsed))
 
 
 def _articles(
@@ -202,8 +214,6 @@ def _articles(
     if input_path is not None:
         lines = input_path.read_text(encoding="utf-8").splitlines()
         return [EnrichedArticle.model_validate_json(line) for line in lines if line.strip()][:limit]
-    from newswatch.cli import wiring
-
     units = {"h": "hours", "d": "days", "w": "weeks", "m": "minutes"}
     if not (since[:-1].isdigit() and since[-1] in units):
         fail(ctx, f"--since {since!r}: expected a number and a unit, e.g. 24h, 7d or 2w")
@@ -251,6 +261,8 @@ def test(
     except (NewswatchError, ValueError) as exc:
         fail(ctx, str(exc).splitlines()[0])
         return
+    for note in _resolutions(loaded.compiled.query):  # stderr: --json output stays one alert a line
+        app_.errors.print(Text(note), highlight=False)
     if es:
         typer.echo(json.dumps({"query": to_elasticsearch(loaded.compiled.query)}, indent=2))
     matcher = Matcher([loaded.compiled])

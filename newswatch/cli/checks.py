@@ -33,11 +33,17 @@ def _rules(settings: Settings) -> str:
     path = rules_path_for(settings)
     if not path.exists():
         return f"no rules file at {path} (optional; `newswatch alerts add NAME QUERY` creates it)"
-    book = load_rules(path)
+    book = load_rules(path, resolve=wiring.resolve_entity)
     if book.problems:
         found = "; ".join(f"{p.name}: {p.message}" for p in book.problems)
         raise ConfigError(f"{path}: {found} (fix the file; the other rules still load)")
-    return f"{len(book.rules)} rules, {len(book.channels)} channels in {path}"
+    resolved = {
+        f"{name} -> {' / '.join(names)}"
+        for loaded in book.rules
+        for name, names in loaded.compiled.query.entity_names.items()
+    }
+    also = f"; entity names resolved: {', '.join(sorted(resolved))}" if resolved else ""
+    return f"{len(book.rules)} rules, {len(book.channels)} channels in {path}{also}"
 
 
 def _bus(settings: Settings) -> str:

@@ -22,7 +22,13 @@ from sinks.alerts.es import to_elasticsearch
 from sinks.alerts.highlight import Highlight
 from sinks.alerts.masking import Secrets, mask_url
 from sinks.alerts.matcher import CompiledQuery, Matcher, compile_query
-from sinks.alerts.query import ParsedQuery, QueryError, parse_query
+from sinks.alerts.query import (
+    EntityResolver,
+    ParsedQuery,
+    QueryError,
+    parse_query,
+    resolve_entities,
+)
 from sinks.alerts.record import AlertRecord
 from sinks.alerts.rules import (
     ChannelSpec,
@@ -47,6 +53,7 @@ __all__ = [
     "ChannelSpec",
     "CompiledQuery",
     "DeliveryReport",
+    "EntityResolver",
     "Highlight",
     "LoadedRule",
     "Matcher",
@@ -67,6 +74,7 @@ __all__ = [
     "match_alert",
     "parse_query",
     "read_document",
+    "resolve_entities",
     "rules_path_for",
     "to_elasticsearch",
     "validate_rule",

@@ -25,6 +25,7 @@ from sinks.alerts.document import ArticleView
 from sinks.alerts.highlight import highlights
 from sinks.alerts.masking import Secrets
 from sinks.alerts.matcher import Matcher
+from sinks.alerts.query import EntityResolver
 from sinks.alerts.record import AlertRecord, alert_id, article_fields
 from sinks.alerts.rules import LoadedRule, RuleBook, load_rules
 from sinks.alerts.state import AlertState
@@ -65,8 +66,10 @@ class AlertEngine:
         notifier: Notifier,
         *,
         rules_path: Path | None = None,
+        resolve: EntityResolver | None = None,
     ) -> None:
         self.state = state
+        self.resolve = resolve  # kept for reloads: entity names resolved as at the first load
         self.notifier = notifier
         self.aggregator = Aggregator(state)
         self.rules_path = rules_path
@@ -97,7 +100,7 @@ class AlertEngine:
             return False
         self._mtime = mtime
         try:
-            self.use(load_rules(self.rules_path))
+            self.use(load_rules(self.rules_path, resolve=self.resolve))
         except Exception as exc:  # noqa: BLE001 - a broken edit must not stop alerting
             log.error("alert rules not reloaded, keeping the previous ones: %s", exc)
             return False
@@ -258,11 +261,14 @@ def build_engine(
     env: Mapping[str, str],
     clock: Callable[[], datetime] = utcnow,
     http: httpx.Client | None = None,
+    resolve: EntityResolver | None = None,
 ) -> AlertEngine:
-    """An engine over a rules file and a state file (":memory:" for a backtest that keeps nothing)."""
-    book = load_rules(rules_path)
+    """An engine over a rules file and a state file (":memory:" for a backtest that keeps nothing).
+
+    `resolve` widens the rules' `entity:` terms to canonical names (`rules.load_rules`)."""
+    book = load_rules(rules_path, resolve=resolve)
     state = AlertState(state_path)
     notifier = Notifier(
         state, book.channels, Secrets(env, book.secrets_file), clock=clock, http=http
     )
-    return AlertEngine(book, state, notifier, rules_path=rules_path)
+    return AlertEngine(book, state, notifier, rules_path=rules_path, resolve=resolve)

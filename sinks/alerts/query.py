@@ -12,7 +12,8 @@ under the position and says what was expected there.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 
 from luqum import tree as lq
 from luqum.exceptions import IllegalCharacterError, ParseError
@@ -119,11 +120,22 @@ Node = Term | And | Or | Not | MatchAll
 
 @dataclass
 class ParsedQuery:
-    """A usable query: its tree, the source text and advice that did not stop it (lowercase `and`)."""
+    """A usable query: its tree, the source text and advice that did not stop it (lowercase `and`).
+
+    `entity_names` maps an entity value as written to the other names its term also matches,
+    when the query went through `resolve_entities` ("NBA" -> ("National Basketball Association",)).
+    """
 
     source: str
     root: Node
     warnings: list[str] = field(default_factory=list)
+    entity_names: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+EntityResolver = Callable[[str, str | None], Sequence[str]]
+"""(name as written, entity label or None) -> every name an entity filter on it should match, the
+name itself included. The CLI wiring supplies one built on the extractor's gazetteer; the sinks
+never import the processors."""
 
 
 def parse_query(source: str) -> ParsedQuery:
@@ -305,3 +317,34 @@ def iter_terms(node: Node, negated: bool = False) -> list[tuple[Term, bool]]:
     if isinstance(node, And | Or):
         return [pair for child in node.children for pair in iter_terms(child, negated)]
     return []
+
+
+def resolve_entities(query: ParsedQuery, resolve: EntityResolver) -> ParsedQuery:
+    """The query with every `entity:` term widened to the names `resolve` gives for it:
+    `entity:"NBA"` becomes `(entity:"NBA" OR entity:"National Basketball Association")`, so a rule
+    written with an abbreviation or alias matches the canonical names the extractor stores, and
+    still the name as written. Wildcards and `entity:*` are left as they are."""
+    found: dict[str, tuple[str, ...]] = {}
+    root = _resolve_node(query.root, resolve, found)
+    return replace(query, root=root, entity_names={**query.entity_names, **found})
+
+
+def _resolve_node(node: Node, resolve: EntityResolver, found: dict[str, tuple[str, ...]]) -> Node:
+    if isinstance(node, And | Or):
+        children = tuple(_resolve_node(c, resolve, found) for c in node.children)
+        return type(node)(children)
+    if isinstance(node, Not):
+        return Not(_resolve_node(node.child, resolve, found))
+    if not isinstance(node, Term) or node.field != "entity" or node.wildcard:
+        return node
+    extra: list[Term] = []
+    seen = {node.parts}
+    for name in resolve(node.value, node.label):
+        parts = tuple(text.tokens(name))
+        if parts and parts not in seen:
+            seen.add(parts)
+            extra.append(replace(node, value=name, phrase=True, parts=parts))
+    if not extra:
+        return node
+    found[node.value] = tuple(t.value for t in extra)
+    return Or((node, *extra))

@@ -37,7 +37,7 @@ from pydantic import (
 
 from newswatch import ConfigError
 from sinks.alerts.matcher import CompiledQuery, compile_query
-from sinks.alerts.query import QueryError, parse_query
+from sinks.alerts.query import EntityResolver, QueryError, parse_query, resolve_entities
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
@@ -194,12 +194,17 @@ def write_document(path: Path, doc: dict[str, Any]) -> None:
     os.replace(tmp.name, path)
 
 
-def load_rules(path: Path) -> RuleBook:
-    """Load and validate; raises ConfigError only when the file as a whole is unusable."""
-    return build_book(read_document(path), base=path.parent)
+def load_rules(path: Path, *, resolve: EntityResolver | None = None) -> RuleBook:
+    """Load and validate; raises ConfigError only when the file as a whole is unusable.
+
+    `resolve` widens each rule's `entity:` terms to the canonical names of the value (see
+    `query.resolve_entities`); the CLI wiring passes one built on the extractor's gazetteer."""
+    return build_book(read_document(path), base=path.parent, resolve=resolve)
 
 
-def build_book(doc: dict[str, Any], base: Path = Path(".")) -> RuleBook:
+def build_book(
+    doc: dict[str, Any], base: Path = Path("."), *, resolve: EntityResolver | None = None
+) -> RuleBook:
     """Validate a parsed document into a RuleBook."""
     book = RuleBook()
     for name, spec in (doc.get("channels") or {}).items():
@@ -219,7 +224,7 @@ def build_book(doc: dict[str, Any], base: Path = Path(".")) -> RuleBook:
             else f"rule #{index + 1}"
         )
         try:
-            loaded = validate_rule(raw, book.channels)
+            loaded = validate_rule(raw, book.channels, resolve=resolve)
         except (ValidationError, QueryError, ValueError) as exc:
             message = _first_error(exc) if isinstance(exc, ValidationError) else str(exc)
             book.problems.append(RuleProblem(label, message))
@@ -233,15 +238,22 @@ def build_book(doc: dict[str, Any], base: Path = Path(".")) -> RuleBook:
     return book
 
 
-def validate_rule(raw: object, channels: dict[str, ChannelSpec]) -> LoadedRule:
-    """One rule: schema, query and channel references; raises ValidationError/QueryError/ValueError."""
+def validate_rule(
+    raw: object, channels: dict[str, ChannelSpec], *, resolve: EntityResolver | None = None
+) -> LoadedRule:
+    """One rule: schema, query and channel references; raises ValidationError/QueryError/ValueError.
+
+    With `resolve`, the query's `entity:` terms also match the names it resolves them to."""
     rule = Rule.model_validate(raw)
     for channel in rule.channels:
         if channel not in channels and "://" not in channel:
             raise ValueError(
                 f"unknown channel {channel!r}: define it under 'channels:' or give an apprise URL"
             )
-    return LoadedRule(rule, compile_query(rule.name, parse_query(rule.query)))
+    parsed = parse_query(rule.query)
+    if resolve is not None:
+        parsed = resolve_entities(parsed, resolve)
+    return LoadedRule(rule, compile_query(rule.name, parsed))
 
 
 def _first_error(exc: ValidationError) -> str:

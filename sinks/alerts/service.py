@@ -29,6 +29,7 @@ from newswatch import (
     topics,
 )
 from sinks.alerts.engine import AlertEngine, build_engine, match_alert
+from sinks.alerts.query import EntityResolver
 
 __all__ = [
     "AlertEngine",
@@ -94,16 +95,19 @@ def alert_runner(
     stop: threading.Event | None = None,
     env: Mapping[str, str] | None = None,
     group: str | None = None,
+    resolve: EntityResolver | None = None,
 ) -> AlertRunner:
     """The alert stage worker: group "<prefix>.alerts" on news.enriched, state in <data_dir>/alerts.db.
 
     `group` overrides the consumer group; `env` (default: the process environment) fills the
-    rules' ${NAME} secrets.
+    rules' ${NAME} secrets; `resolve` widens the rules' `entity:` terms to canonical names (the
+    CLI wiring passes the gazetteer's; see `query.resolve_entities`).
     """
     engine = build_engine(
         rules_path or rules_path_for(settings),
         settings.data_dir / "alerts.db",
         env=os.environ if env is None else env,
+        resolve=resolve,
     )
     runner = AlertRunner(
         engine,
