@@ -39,6 +39,21 @@ QUOTAS = {
 """Items per outlet (1,000 in all). af.mil and the Guardian are left out because tuning used them;
 Indian Express opinion because its items are bare column titles; Indian Express "Explained" items
 are titles only too (the feed carries no description), so its share is capped."""
+NET = frozenset((
+    "military", "army", "troops", "troop", "soldier", "soldiers", "navy", "naval", "warship",
+    "warships", "marines", "missile", "missiles", "weapon", "weapons", "arms", "defence", "defense",
+    "nato", "war", "wars", "pentagon", "airstrike", "airstrikes", "ceasefire", "invasion", "militants",
+    "rebels", "shelling", "artillery", "drone", "drones", "nuclear", "submarine", "submarines",
+    "trade", "tariff", "tariffs", "export", "exports", "exporter", "exporters", "import", "imports",
+    "importer", "customs", "wto", "sanction", "sanctions", "embargo", "duties", "oil", "gas", "lng",
+    "coal", "fuel", "fuels", "petrol", "gasoline", "diesel", "electricity", "power", "energy", "solar",
+    "wind", "opec", "pipeline", "pipelines", "refinery", "refineries", "crude", "barrel", "barrels",
+    "grid", "blackout", "blackouts", "hydro", "hydropower", "renewable", "renewables", "utility",
+    "utilities",
+))
+"""The second stage's net: broad words for the three labels, written from their definitions only
+(never from the classifiers' lexicons). An item that names none of them can still be a positive:
+the first, random stage covers those, and design weights make both stages one estimate."""
 _URL = re.compile(r"https?://[^\s\"'<>]+")
 
 
@@ -47,6 +62,8 @@ def used_links() -> set[str]:
     links: set[str] = set()
     for folder in ("seeds", "tests", "eval/data"):
         for path in (REPO / folder).rglob("*"):
+            if path.name.startswith("topics_fresh"):
+                continue  # this batch's own labels: drawing again must give the same items
             if path.is_file() and path.suffix in {".xml", ".jsonl", ".json", ".tsv", ".toml", ".txt"}:
                 links.update(_URL.findall(path.read_text(encoding="utf-8", errors="replace")))
     return links
@@ -72,25 +89,85 @@ def outlet_items(folder: Path) -> list[dict[str, str]]:
     return [items[k] for k in sorted(items)]
 
 
-def draw(corpora: Path, seed: str, quotas: dict[str, int]) -> list[dict[str, object]]:
-    """The batch: per outlet a seeded sample of unused, not-yet-seen items, in outlet order."""
-    rng = random.Random(seed)
+def eligible(corpora: Path, quotas: dict[str, int]) -> dict[str, list[dict[str, str]]]:
+    """Per outlet, the items a draw may pick: unused links, titles not seen in an earlier outlet."""
     skip = used_links()
     titles: set[str] = set()
-    rows: list[dict[str, object]] = []
-    for outlet, quota in quotas.items():
-        pool = []
+    pools: dict[str, list[dict[str, str]]] = {}
+    for outlet in quotas:
+        pools[outlet] = []
         for item in outlet_items(corpora / "feeds" / outlet):
             key = _title_key(item["title"])
             if item["url"] in skip or key in titles:
                 continue
             titles.add(key)
-            pool.append(item)
-        for item in rng.sample(pool, min(quota, len(pool))):
+            pools[outlet].append(item)
+    return pools
+
+
+def draw(corpora: Path, seed: str, quotas: dict[str, int]) -> list[dict[str, object]]:
+    """The batch: per outlet a seeded sample of the eligible items, in outlet order."""
+    rng = random.Random(seed)
+    rows: list[dict[str, object]] = []
+    for outlet, pool in eligible(corpora, quotas).items():
+        for item in rng.sample(pool, min(quotas[outlet], len(pool))):
             rows.append({"id": f"tf1-{len(rows) + 1:04d}", "title": item["title"], "summary": item["summary"],
                          "text": item["text"], "labels": [], "source": outlet, "url": item["url"],
                          "provenance": item["provenance"]})
     return rows
+
+
+def keyword_hit(item: dict[str, str]) -> bool:
+    """Whether an item names any word of `NET` (title, summary or text)."""
+    words = set(re.findall(r"[a-z]+", f"{item['title']} {item['summary']} {item['text']}".lower()))
+    return not NET.isdisjoint(words)
+
+
+def enrich(corpora: Path, seed: str, quotas: dict[str, int], first: Path) -> list[dict[str, object]]:
+    """The second stage: per outlet, `quotas[o]` more items drawn among the eligible items that hit
+    `NET` and are not in the first batch; each row of both stages gets its design weight."""
+    rng = random.Random(seed)
+    taken = {str(json.loads(line)["url"]) for line in first.read_text(encoding="utf-8").splitlines()}
+    total = sum(quotas.values())
+    rows: list[dict[str, object]] = []
+    for outlet, pool in eligible(corpora, quotas).items():
+        hits = [item for item in pool if keyword_hit(item) and item["url"] not in taken]
+        first_rate = min(1.0, quotas[outlet] / len(pool))
+        second_rate = min(1.0, quotas[outlet] / len(hits)) if hits else 0.0
+        for item in rng.sample(hits, min(quotas[outlet], len(hits))):
+            rows.append({"id": f"tf1k-{len(rows) + 1:04d}", "title": item["title"], "summary": item["summary"],
+                         "text": item["text"], "labels": [], "source": outlet, "url": item["url"],
+                         "provenance": item["provenance"], "stratum": "keyword",
+                         "weight": _weight(outlet, pool, quotas, total, first_rate + (1 - first_rate) * second_rate)})
+    return rows
+
+
+def design_weights(corpora: Path, quotas: dict[str, int], first: Path, second: Path) -> dict[str, float]:
+    """Weight of every first-batch item (id -> weight) given the second stage drawn after it."""
+    pools = eligible(corpora, quotas)
+    total = sum(quotas.values())
+    second_urls = {str(json.loads(line)["url"]) for line in second.read_text(encoding="utf-8").splitlines()}
+    first_rows = [json.loads(line) for line in first.read_text(encoding="utf-8").splitlines()]
+    first_urls = {str(r["url"]) for r in first_rows}
+    weights: dict[str, float] = {}
+    for row in first_rows:
+        outlet = str(row["source"])
+        pool = pools[outlet]
+        item = next(i for i in pool if i["url"] == row["url"])
+        first_rate = min(1.0, quotas[outlet] / len(pool))
+        prob = first_rate
+        if keyword_hit(item):
+            hits = [i for i in pool if keyword_hit(i) and i["url"] not in first_urls]
+            drawn = sum(1 for i in hits if i["url"] in second_urls)
+            prob = first_rate + (1 - first_rate) * (drawn / len(hits) if hits else 0.0)
+        weights[str(row["id"])] = _weight(outlet, pool, quotas, total, prob)
+    return weights
+
+
+def _weight(outlet: str, pool: list[dict[str, str]], quotas: dict[str, int], total: int, prob: float) -> float:
+    """Population share of one item (the outlet's quota share over its pool) over its inclusion
+    probability: a random first-stage item of any outlet weighs 1.0."""
+    return round((quotas[outlet] / total) / len(pool) / prob * total, 6)
 
 
 def _article(path: Path, url: str, parsed: dict[Path, dict[str, dict[str, str]]]) -> dict[str, str]:
@@ -124,13 +201,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--corpora", type=Path, default=DEFAULT_CORPORA)
     mode = parser.add_mutually_exclusive_group(required=True)
     mode.add_argument("--seed", help="draw a new unlabelled batch with this seed (printed as JSONL)")
+    mode.add_argument("--enrich", metavar="SEED", help="draw the keyword stage after the batch --first (JSONL)")
     mode.add_argument("--build", type=Path, metavar="LABELS", help="write the gold file of a labels file")
+    parser.add_argument("--first", type=Path, help="labels file of the random stage, for --enrich")
     parser.add_argument("--out", type=Path, help="gold file for --build (default ~/.cache/newswatch/eval/<name>.jsonl)")
     args = parser.parse_args(argv)
     if not (args.corpora / "feeds").is_dir():
         parser.error(f"no feed corpora at {args.corpora}/feeds; pass --corpora PATH to ../shared/corpora")
     if args.seed:
         for row in draw(args.corpora, args.seed, QUOTAS):
+            print(json.dumps(row, ensure_ascii=False))
+        return 0
+    if args.enrich:
+        if not args.first:
+            parser.error("--enrich needs --first LABELS (the random stage's labels file)")
+        for row in enrich(args.corpora, args.enrich, QUOTAS, args.first):
             print(json.dumps(row, ensure_ascii=False))
         return 0
     out = args.out or default_out() / args.build.name.replace(".labels.jsonl", ".jsonl")

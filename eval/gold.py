@@ -1,8 +1,9 @@
 """Gold JSONL files for the harnesses: one object per line, validated as it is read.
 
-Topics:   {"id", "title", "summary"?, "text", "labels": [...], "judged"?: [...], "source"?}
+Topics:   {"id", "title", "summary"?, "text", "labels": [...], "judged"?: [...], "source"?, "weight"?}
           `judged` lists the labels whose presence or absence the item asserts; when absent
-          the item judges every core label (defence, trade, energy).
+          the item judges every core label (defence, trade, energy). `weight` (default 1) is
+          the item's design weight when the sample was drawn with unequal probabilities.
 Entities: {"id", "text", "entities": [{"text", "label", "canonical"}], "source"?}
 """
 
@@ -31,6 +32,7 @@ class TopicItem:
     labels: frozenset[str]
     judged: frozenset[str]
     source: str = ""
+    weight: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -84,11 +86,15 @@ def read_topic_gold(path: Path) -> list[TopicItem]:
             raise GoldFileError(f"{where}: missing 'labels' (use [] for an item with no topic)")
         labels = _strings(row["labels"], where, "labels")
         judged = _strings(row.get("judged", list(CORE_LABELS)), where, "judged")
+        weight = row.get("weight", 1.0)
+        if isinstance(weight, bool) or not isinstance(weight, int | float) or weight <= 0:
+            raise GoldFileError(f"{where}: 'weight' must be a positive number (or left out for 1)")
         items.append(
             TopicItem(
                 id=str(row["id"]), title=str(row.get("title") or ""),
                 summary=str(row.get("summary") or ""), text=str(row.get("text") or ""),
                 labels=frozenset(labels), judged=frozenset(judged), source=str(row.get("source") or ""),
+                weight=float(weight),
             )
         )
     return items

@@ -23,9 +23,9 @@ from dataclasses import dataclass
 class Counts:
     """Confusion counts of one label (or one entity type)."""
 
-    tp: int = 0
-    fp: int = 0
-    fn: int = 0
+    tp: float = 0  # ints, except in design-weighted counts (`weighted=True`)
+    fp: float = 0
+    fn: float = 0
 
     def __add__(self, other: Counts) -> Counts:
         return Counts(self.tp + other.tp, self.fp + other.fp, self.fn + other.fn)
@@ -47,12 +47,12 @@ class Counts:
         return 0.0 if p + r == 0 else 2 * p * r / (p + r)
 
     @property
-    def support(self) -> int:
+    def support(self) -> float:
         """Gold positives."""
         return self.tp + self.fn
 
 
-def _ratio(num: int, den: int) -> float:
+def _ratio(num: float, den: float) -> float:
     return 0.0 if den == 0 else num / den
 
 
@@ -63,18 +63,40 @@ class Judgement:
     gold: frozenset[str]
     predicted: frozenset[str]
     judged: frozenset[str]
+    weight: float = 1.0
 
 
-def label_counts(items: Iterable[Judgement], labels: Sequence[str]) -> dict[str, Counts]:
-    """Per-label TP/FP/FN over the items that judge each label."""
+def label_counts(items: Iterable[Judgement], labels: Sequence[str], *, weighted: bool = False) -> dict[str, Counts]:
+    """Per-label TP/FP/FN over the items that judge each label; `weighted`: each item counts its
+    design weight (a sample drawn with unequal probabilities estimates its population this way)."""
     out = {label: Counts() for label in labels}
     for item in items:
+        w = item.weight if weighted else 1
         for label in labels:
             if label not in item.judged:
                 continue
             g, p = label in item.gold, label in item.predicted
-            out[label] += Counts(tp=int(g and p), fp=int(p and not g), fn=int(g and not p))
+            out[label] += Counts(tp=w * (g and p), fp=w * (p and not g), fn=w * (g and not p))
     return out
+
+
+def bootstrap_macro_f1(
+    items: Sequence[Judgement], labels: Sequence[str], *, weighted: bool = False, rounds: int = 1000,
+    seed: int = 0,
+) -> tuple[float, float]:
+    """A 95% percentile interval for macro-F1: items resampled with replacement, `rounds` times,
+    with a fixed seed so the interval is the same on every run."""
+    import random
+
+    rng = random.Random(seed)
+    n = len(items)
+    if n == 0:
+        return 0.0, 0.0
+    values = sorted(
+        macro_f1(label_counts([items[rng.randrange(n)] for _ in range(n)], labels, weighted=weighted))
+        for _ in range(rounds)
+    )
+    return values[int(0.025 * rounds)], values[min(rounds - 1, int(0.975 * rounds))]
 
 
 def macro_f1(counts: dict[str, Counts]) -> float:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from eval.gold import CORE_LABELS, TopicItem, read_topic_gold
-from eval.metrics import Counts, Judgement, confusion, label_counts, macro_f1
+from eval.metrics import Counts, Judgement, bootstrap_macro_f1, confusion, label_counts, macro_f1
 from processors import Classifier, TopicScore, load_classifier
 
 
@@ -52,6 +52,10 @@ class TopicReport:
     confusion: list[tuple[str, str, int]]
     misses: list[Miss] = field(default_factory=list)
     unjudged: dict[str, tuple[int, int]] = field(default_factory=dict)  # label -> (predicted, items)
+    macro_ci: tuple[float, float] = (0.0, 0.0)
+    weighted: dict[str, Counts] | None = None  # design-weighted counts, when items carry weights
+    weighted_macro_f1: float | None = None
+    weighted_macro_ci: tuple[float, float] | None = None
 
     def as_dict(self) -> dict[str, object]:
         """JSON-ready figures (no misses' text beyond titles)."""
@@ -65,6 +69,12 @@ class TopicReport:
             "confusion": [[g, p, n] for g, p, n in self.confusion],
             "misses": [m.__dict__ for m in self.misses],
             "unjudged_predictions": {k: {"predicted": p, "items": n} for k, (p, n) in self.unjudged.items()},
+            "macro_f1_ci95": [round(v, 4) for v in self.macro_ci],
+            "weighted": None if self.weighted is None else {
+                "labels": {k: fig(v) for k, v in self.weighted.items()},
+                "macro_f1": round(self.weighted_macro_f1 or 0.0, 4),
+                "macro_f1_ci95": [round(v, 4) for v in self.weighted_macro_ci or (0.0, 0.0)],
+            },
         }
 
     def lines(self) -> list[str]:
@@ -73,7 +83,15 @@ class TopicReport:
         out.append(f"{'label':<10}{'P':>7}{'R':>7}{'F1':>7}{'TP':>6}{'FP':>6}{'FN':>6}{'support':>9}")
         for label, c in self.counts.items():
             out.append(f"{label:<10}{c.precision:7.3f}{c.recall:7.3f}{c.f1:7.3f}{c.tp:6d}{c.fp:6d}{c.fn:6d}{c.support:9d}")
-        out.append(f"macro-F1 over {', '.join(self.counts)}: {self.macro_f1:.3f}")
+        low, high = self.macro_ci
+        out.append(f"macro-F1 over {', '.join(self.counts)}: {self.macro_f1:.3f} (95% bootstrap {low:.3f}-{high:.3f})")
+        if self.weighted is not None:
+            out += ["", "design-weighted (the sample's items weighted back to the population it was drawn from)"]
+            for label, c in self.weighted.items():
+                out.append(f"{label:<10}{c.precision:7.3f}{c.recall:7.3f}{c.f1:7.3f}"
+                           f"{c.tp:6.0f}{c.fp:6.0f}{c.fn:6.0f}{c.support:9.0f}")
+            low, high = self.weighted_macro_ci or (0.0, 0.0)
+            out.append(f"weighted macro-F1: {self.weighted_macro_f1:.3f} (95% bootstrap {low:.3f}-{high:.3f})")
         for label, (hits, total) in self.unjudged.items():
             if total:
                 out.append(f"  ({label} also fired on {hits} of {total} items that do not judge it)")
@@ -106,7 +124,7 @@ def evaluate(
     for item in items:
         scores = {s.label: s for s in classifier.scores(item.title, item.summary, item.text)}
         predicted = frozenset(label for label, s in scores.items() if s.assigned)
-        judgement = Judgement(item.labels, predicted, item.judged)
+        judgement = Judgement(item.labels, predicted, item.judged, item.weight)
         judgements.append(judgement)
         sources.setdefault(item.source or "-", []).append(judgement)
         for label in labels:
@@ -114,6 +132,8 @@ def evaluate(
                 continue
             wrong.append(_miss(item, label, scores.get(label), classifier, predicted))
     counts = label_counts(judgements, labels)
+    has_weights = any(j.weight != 1.0 for j in judgements)
+    weighted = label_counts(judgements, labels, weighted=True) if has_weights else None
     unjudged = {label: (sum(label in j.predicted for j in judgements if label not in j.judged),
                         sum(label not in j.judged for j in judgements)) for label in labels}
     pairs = confusion(judgements, labels)
@@ -123,7 +143,9 @@ def evaluate(
         macro_f1=macro_f1(counts),
         by_source={s: label_counts(j, labels) for s, j in sorted(sources.items())},
         confusion=[(g, p, n) for (g, p), n in ordered], misses=_worst(wrong, misses),
-        unjudged=unjudged,
+        unjudged=unjudged, macro_ci=bootstrap_macro_f1(judgements, labels),
+        weighted=weighted, weighted_macro_f1=macro_f1(weighted) if weighted else None,
+        weighted_macro_ci=bootstrap_macro_f1(judgements, labels, weighted=True) if weighted else None,
     )
 
 

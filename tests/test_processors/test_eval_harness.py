@@ -45,6 +45,32 @@ def test_topic_report_shows_evidence_of_misses(classifier: Classifier, tmp_path:
     assert "opec" in fp.evidence
 
 
+def test_weighted_gold_gives_a_population_estimate(classifier: Classifier, tmp_path: Path) -> None:
+    """Items with design weights get a second, weighted table; plain gold files do not."""
+    rows = [
+        {"id": "a", "title": "Oil prices jump as OPEC cuts output", "text": "Brent crude rose.",
+         "labels": ["energy"], "weight": 0.2},
+        {"id": "b", "title": "Council approves new library hours", "text": "", "labels": ["energy"], "weight": 3.0},
+    ]
+    gold = tmp_path / "w.jsonl"
+    gold.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    report = topic_harness.evaluate(read_topic_gold(gold), classifier)
+    assert report.counts["energy"].recall == 0.5
+    assert report.weighted is not None
+    assert report.weighted["energy"].recall == pytest.approx(0.2 / 3.2)
+    assert "design-weighted" in "\n".join(report.lines())
+    plain = topic_harness.evaluate(read_topic_gold(DATA / "topics_sample.jsonl"), classifier)
+    assert plain.weighted is None and plain.macro_ci[0] <= plain.macro_f1 <= plain.macro_ci[1]
+
+
+@pytest.mark.parametrize("weight", [0, -1, "2", True])
+def test_gold_weight_must_be_a_positive_number(tmp_path: Path, weight: object) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(json.dumps({"id": "a", "title": "x", "labels": [], "weight": weight}) + "\n", encoding="utf-8")
+    with pytest.raises(GoldFileError, match=r"bad.jsonl:1: 'weight' must be a positive number"):
+        read_topic_gold(bad)
+
+
 def test_entity_harness_on_the_committed_gold(extractor: EntityExtractor) -> None:
     items = read_entity_gold(DATA / "entities_gold.jsonl")
     assert len(items) >= 40

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from eval.metrics import Counts, Judgement, confusion, label_counts, macro_f1, set_counts
+from eval.metrics import (
+    Counts,
+    Judgement,
+    bootstrap_macro_f1,
+    confusion,
+    label_counts,
+    macro_f1,
+    set_counts,
+)
 
 CORE = ("defence", "trade", "energy")
 
@@ -61,3 +69,27 @@ def test_set_counts_by_type() -> None:
     assert counts["PERSON"] == Counts(tp=1)
     assert counts["ORG"] == Counts(tp=1, fp=1)
     assert counts["GPE"] == Counts(fn=1)
+
+
+def test_weighted_counts_scale_each_item_by_its_design_weight() -> None:
+    items = [
+        Judgement(frozenset({"trade"}), frozenset({"trade"}), frozenset(CORE), weight=0.25),
+        Judgement(frozenset({"trade"}), frozenset(), frozenset(CORE), weight=2.0),
+        Judgement(frozenset(), frozenset({"trade"}), frozenset(CORE), weight=0.5),
+    ]
+    plain = label_counts(items, CORE)["trade"]
+    weighted = label_counts(items, CORE, weighted=True)["trade"]
+    assert (plain.tp, plain.fp, plain.fn) == (1, 1, 1)
+    assert (weighted.tp, weighted.fp, weighted.fn) == (0.25, 0.5, 2.0)
+    assert weighted.recall == pytest.approx(0.25 / 2.25)
+    assert weighted.precision == pytest.approx(0.25 / 0.75)
+
+
+def test_bootstrap_interval_brackets_the_estimate_and_is_reproducible() -> None:
+    items = [_j({"trade"}, {"trade"})] * 30 + [_j({"trade"}, set())] * 10 + [_j(set(), {"energy"})] * 5 \
+        + [_j({"defence"}, {"defence"})] * 20 + [_j({"energy"}, {"energy"})] * 15
+    estimate = macro_f1(label_counts(items, CORE))
+    low, high = bootstrap_macro_f1(items, CORE, rounds=300, seed=7)
+    assert low <= estimate <= high
+    assert high - low > 0.01  # a sample this small cannot pin macro-F1 down
+    assert (low, high) == bootstrap_macro_f1(items, CORE, rounds=300, seed=7)
