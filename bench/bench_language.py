@@ -1,0 +1,222 @@
+"""Language detection: the current detector against the reference (v1) one, same items, same run.
+
+    .venv/bin/python bench/bench_language.py [--rounds R] [--every K] [--show N]
+
+Items: every article the collector's own parser (`collectors.parse_feed`) makes of the feed
+files under ../shared/corpora/feeds (English and non-English outlets: golem-de, heise-online,
+uol-noticias, jornal-de-noticias-pt, oren-ru, bbc-chinese, dw-chinese, bbc-urdu, le-cercle-psy,
+...), seeds/feeds and tests/fixtures (feeds and the archive), plus the seed texts
+(../shared/seed/*.txt, seeds/article/*.txt); de-duplicated by article id, in path order, so
+the sample is the same on every run over the same files. `--every K` keeps every K-th item
+(a quicker, still fixed, sample). Without the shared corpora it says so and checks the repo's
+own fixtures only.
+
+"reference" is py3langid.v1's `detect` frozen below: the stock `LanguageIdentifier.classify`
+(the package's per-byte DFA walk) and the per-character letter count, with the same rules.
+"current" is `processors.language.LanguageDetector`. Printed:
+
+* agreement: items given the same `language` (target >= 99.5%), per reference language, per
+  outlet where they differ,
+  and the whole `Detection` (language, confidence, reason) being identical;
+* every disagreement: outlet, both answers with confidence and reason, the text sampled;
+* CPU cost per article (`process_time`, both detectors over all items in each round, in
+  alternating order; the verdict is the median of the rounds' paired ratios), with the load.
+
+Exit status 1 when agreement is under 99.5%, else 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from collectors.parse import parse_feed
+from newswatch import Article
+from processors.language import (
+    LANGUAGES,
+    MIN_CONFIDENCE,
+    MIN_LETTERS,
+    SAMPLE_CHARS,
+    Detection,
+    LanguageDetector,
+    declared_language,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+CORPORA = ROOT.parent / "shared" / "corpora" / "feeds"
+FIXTURE_FEEDS = (ROOT / "seeds" / "feeds", ROOT / "tests" / "fixtures")
+TEXT_DIRS = (ROOT.parent / "shared" / "seed", ROOT / "seeds" / "article")
+FEED_SUFFIXES = {".xml", ".rss", ".atom"}
+TARGET = 0.995
+
+
+class ReferenceDetector:
+    """py3langid.v1's `LanguageDetector.detect`, frozen: the yardstick for any faster version."""
+
+    name = "py3langid.v1 (reference)"
+
+    def __init__(self, languages: tuple[str, ...] = LANGUAGES) -> None:
+        from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+        self._identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+        self._identifier.set_languages(list(languages))
+
+    def detect(self, title: str, summary: str, text: str, declared: str = "") -> Detection:
+        sample = " ".join(part for part in (title, summary, text[:SAMPLE_CHARS]) if part)[
+            :SAMPLE_CHARS
+        ]
+        fallback = declared_language(declared)
+        latin, other = reference_letter_counts(sample)
+        if latin + other < MIN_LETTERS:
+            return Detection(fallback, 0.0, "too-short" if not fallback else "declared")
+        code, confidence = self._identifier.classify(sample)
+        if confidence < MIN_CONFIDENCE and other <= latin:
+            return Detection(
+                fallback, round(confidence, 4), "unsure" if not fallback else "declared"
+            )
+        return Detection(str(code), round(confidence, 4), "detected")
+
+
+def reference_letter_counts(text: str) -> tuple[int, int]:
+    """py3langid.v1's letter count: (Latin letters, other letters), CJK/kana/hangul x3."""
+    latin = other = 0
+    for ch in text:
+        if not ch.isalpha():
+            continue
+        if ch < "\u0250":
+            latin += 1
+        else:
+            other += 3 if ch >= "\u2e80" else 1
+    return latin, other
+
+
+def _outlet(path: Path, base: Path) -> str:
+    parts = path.relative_to(base).parts
+    return parts[0] if len(parts) > 1 else base.name
+
+
+def load_items(every: int = 1) -> tuple[list[tuple[str, Article]], bool]:
+    """(outlet, article) for every distinct item, in path order; and whether the corpora were there."""
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    seen: dict[str, tuple[str, Article]] = {}
+    have_corpora = CORPORA.is_dir()
+    for base in (CORPORA, *FIXTURE_FEEDS):
+        if not base.is_dir():
+            continue
+        for path in sorted(p for p in base.rglob("*") if p.suffix in FEED_SUFFIXES):
+            result = parse_feed(path.read_bytes(), feed_url=f"file://{path}", fetched_at=now)
+            for article in result.articles:
+                seen.setdefault(article.article_id, (_outlet(path, base), article))
+    for folder in TEXT_DIRS:
+        for path in sorted(folder.glob("*.txt")) if folder.is_dir() else []:
+            title, _, body = path.read_text(encoding="utf-8").partition("\n")
+            article = Article.create(
+                link=f"file://{path}",
+                title=title.strip(),
+                text=body.strip(),
+                published_at=now,
+                fetched_at=now,
+            )
+            seen.setdefault(article.article_id, (folder.name, article))
+    return list(seen.values())[::every], have_corpora
+
+
+Detect = Callable[[str, str, str, str], Detection]
+
+
+def run_all(detect: Detect, articles: list[Article]) -> tuple[list[Detection], float]:
+    """Detections of all articles and the CPU seconds they took."""
+    start = time.process_time()
+    found = [detect(a.title, a.summary, a.text, a.language) for a in articles]
+    return found, time.process_time() - start
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description="language detection: current vs reference (v1)")
+    parser.add_argument("--rounds", type=int, default=5, help="timed rounds of each detector")
+    parser.add_argument("--every", type=int, default=1, help="keep every K-th item")
+    parser.add_argument("--show", type=int, default=200, help="disagreements to list at most")
+    args = parser.parse_args()
+
+    items, have_corpora = load_items(max(1, args.every))
+    if not have_corpora:
+        print(f"shared corpora absent ({CORPORA}): checking the repo's own fixtures only")
+    if not items:
+        print("no items found: nothing to check")
+        return 0
+    outlets = [o for o, _ in items]
+    articles = [a for _, a in items]
+    reference, current = ReferenceDetector(), LanguageDetector()
+    print(
+        f"{len(articles)} items from {len(set(outlets))} sources; reference {reference.name}, current {current.name}"
+    )
+
+    old, _ = run_all(reference.detect, articles)  # warm-up and the answers
+    new, _ = run_all(current.detect, articles)
+    same = [o.language == n.language for o, n in zip(old, new, strict=True)]
+    agreement = sum(same) / len(same)
+    identical = sum(o == n for o, n in zip(old, new, strict=True))
+    languages = Counter(o.language for o in old)
+    print(
+        "reference languages: "
+        + ", ".join(f"{lang or '?'} {n}" for lang, n in languages.most_common())
+    )
+    print(
+        f"agreement on language: {sum(same)}/{len(same)} = {agreement:.4%} (target >= {TARGET:.1%}); "
+        f"identical Detection (language, confidence, reason): {identical}/{len(same)}"
+    )
+    kept = Counter(o.language for o, ok in zip(old, same, strict=True) if ok)
+    print(  # per reference language too: 99.5% overall could hide losing a whole small language
+        "agreement by reference language: "
+        + ", ".join(f"{lang or '?'} {kept[lang]}/{n}" for lang, n in languages.most_common())
+    )
+    per_outlet = Counter(o for o, ok in zip(outlets, same, strict=True) if not ok)
+    if per_outlet:
+        print(
+            "disagreements by source: " + ", ".join(f"{o} {n}" for o, n in per_outlet.most_common())
+        )
+    shown = 0
+    for outlet, article, o, n, ok in zip(outlets, articles, old, new, same, strict=True):
+        if ok or shown >= args.show:
+            continue
+        shown += 1
+        sample = " ".join(
+            p for p in (article.title, article.summary, article.text[:SAMPLE_CHARS]) if p
+        )
+        print(
+            f"  [{outlet}] reference {o.language or '?'} ({o.confidence:.3f} {o.reason}) / current "
+            f"{n.language or '?'} ({n.confidence:.3f} {n.reason}) declared {article.language or '-'}: "
+            f"{sample[:160]!r}"
+        )
+
+    costs: dict[str, list[float]] = {"reference": [], "current": []}
+    runs: dict[str, Detect] = {"reference": reference.detect, "current": current.detect}
+    for r in range(args.rounds):
+        for name in ("reference", "current") if r % 2 == 0 else ("current", "reference"):
+            costs[name].append(run_all(runs[name], articles)[1] / len(articles))
+    ratios = sorted(o / n for o, n in zip(costs["reference"], costs["current"], strict=True))
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(
+        f"CPU per article over {args.rounds} rounds (load average {load}, {os.cpu_count()} cores):"
+    )
+    for name, values in costs.items():
+        print(
+            f"  {name:9} median {statistics.median(values) * 1e6:6.1f} us  "
+            f"(best {min(values) * 1e6:6.1f}, worst {max(values) * 1e6:6.1f})"
+        )
+    print(
+        f"  reference/current per round: median {statistics.median(ratios):.2f}x "
+        f"(min {ratios[0]:.2f}x, max {ratios[-1]:.2f}x)"
+    )
+    return 0 if agreement >= TARGET else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
