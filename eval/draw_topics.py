@@ -127,7 +127,7 @@ def enrich(corpora: Path, seed: str, quotas: dict[str, int], first: Path) -> lis
     """The second stage: per outlet, `quotas[o]` more items drawn among the eligible items that hit
     `NET` and are not in the first batch; each row of both stages gets its design weight."""
     rng = random.Random(seed)
-    taken = {str(json.loads(line)["url"]) for line in first.read_text(encoding="utf-8").splitlines()}
+    taken = {str(row["url"]) for row in _rows(first) if row.get("stratum", "random") == "random"}
     total = sum(quotas.values())
     rows: list[dict[str, object]] = []
     for outlet, pool in eligible(corpora, quotas).items():
@@ -142,15 +142,18 @@ def enrich(corpora: Path, seed: str, quotas: dict[str, int], first: Path) -> lis
     return rows
 
 
-def design_weights(corpora: Path, quotas: dict[str, int], first: Path, second: Path) -> dict[str, float]:
-    """Weight of every first-batch item (id -> weight) given the second stage drawn after it."""
+def random_stage_weights(corpora: Path, quotas: dict[str, int], labels: Path) -> dict[str, float]:
+    """Weight of every random-stage row of a labels file that also holds the keyword stage: a
+    random-stage item that hits `NET` could have been drawn in either stage."""
     pools = eligible(corpora, quotas)
     total = sum(quotas.values())
-    second_urls = {str(json.loads(line)["url"]) for line in second.read_text(encoding="utf-8").splitlines()}
-    first_rows = [json.loads(line) for line in first.read_text(encoding="utf-8").splitlines()]
-    first_urls = {str(r["url"]) for r in first_rows}
+    rows = _rows(labels)
+    first_urls = {str(r["url"]) for r in rows if r.get("stratum", "random") == "random"}
+    second_urls = {str(r["url"]) for r in rows if r.get("stratum") == "keyword"}
     weights: dict[str, float] = {}
-    for row in first_rows:
+    for row in rows:
+        if row.get("stratum", "random") != "random":
+            continue
         outlet = str(row["source"])
         pool = pools[outlet]
         item = next(i for i in pool if i["url"] == row["url"])
@@ -162,6 +165,10 @@ def design_weights(corpora: Path, quotas: dict[str, int], first: Path, second: P
             prob = first_rate + (1 - first_rate) * (drawn / len(hits) if hits else 0.0)
         weights[str(row["id"])] = _weight(outlet, pool, quotas, total, prob)
     return weights
+
+
+def _rows(path: Path) -> list[dict[str, object]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 def _weight(outlet: str, pool: list[dict[str, str]], quotas: dict[str, int], total: int, prob: float) -> float:
@@ -191,7 +198,8 @@ def build(corpora: Path, labels: Path) -> list[dict[str, object]]:
     for line in labels.read_text(encoding="utf-8").splitlines():
         row = json.loads(line)
         item = _article(corpora / "feeds" / str(row["provenance"]), str(row["url"]), parsed)
-        rows.append({"id": row["id"], **item, "labels": row["labels"], "source": row["source"]})
+        rows.append({"id": row["id"], **item, "labels": row["labels"], "source": row["source"],
+                     "weight": row.get("weight", 1.0)})
     return rows
 
 
