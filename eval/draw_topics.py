@@ -89,9 +89,10 @@ def outlet_items(folder: Path) -> list[dict[str, str]]:
     return [items[k] for k in sorted(items)]
 
 
-def eligible(corpora: Path, quotas: dict[str, int]) -> dict[str, list[dict[str, str]]]:
-    """Per outlet, the items a draw may pick: unused links, titles not seen in an earlier outlet."""
-    skip = used_links()
+def eligible(corpora: Path, quotas: dict[str, int], exclude: tuple[Path, ...] = ()) -> dict[str, list[dict[str, str]]]:
+    """Per outlet, the items a draw may pick: unused links (also none of the labels files
+    `exclude`, i.e. earlier batches), titles not seen in an earlier outlet."""
+    skip = used_links() | {str(row["url"]) for path in exclude for row in _rows(path)}
     titles: set[str] = set()
     pools: dict[str, list[dict[str, str]]] = {}
     for outlet in quotas:
@@ -105,13 +106,14 @@ def eligible(corpora: Path, quotas: dict[str, int]) -> dict[str, list[dict[str, 
     return pools
 
 
-def draw(corpora: Path, seed: str, quotas: dict[str, int]) -> list[dict[str, object]]:
+def draw(corpora: Path, seed: str, quotas: dict[str, int], *, prefix: str = "tf1",
+         exclude: tuple[Path, ...] = ()) -> list[dict[str, object]]:
     """The batch: per outlet a seeded sample of the eligible items, in outlet order."""
     rng = random.Random(seed)
     rows: list[dict[str, object]] = []
-    for outlet, pool in eligible(corpora, quotas).items():
+    for outlet, pool in eligible(corpora, quotas, exclude).items():
         for item in rng.sample(pool, min(quotas[outlet], len(pool))):
-            rows.append({"id": f"tf1-{len(rows) + 1:04d}", "title": item["title"], "summary": item["summary"],
+            rows.append({"id": f"{prefix}-{len(rows) + 1:04d}", "title": item["title"], "summary": item["summary"],
                          "text": item["text"], "labels": [], "source": outlet, "url": item["url"],
                          "provenance": item["provenance"]})
     return rows
@@ -123,29 +125,31 @@ def keyword_hit(item: dict[str, str]) -> bool:
     return not NET.isdisjoint(words)
 
 
-def enrich(corpora: Path, seed: str, quotas: dict[str, int], first: Path) -> list[dict[str, object]]:
+def enrich(corpora: Path, seed: str, quotas: dict[str, int], first: Path, *, prefix: str = "tf1",
+           exclude: tuple[Path, ...] = ()) -> list[dict[str, object]]:
     """The second stage: per outlet, `quotas[o]` more items drawn among the eligible items that hit
     `NET` and are not in the first batch; each row of both stages gets its design weight."""
     rng = random.Random(seed)
     taken = {str(row["url"]) for row in _rows(first) if row.get("stratum", "random") == "random"}
     total = sum(quotas.values())
     rows: list[dict[str, object]] = []
-    for outlet, pool in eligible(corpora, quotas).items():
+    for outlet, pool in eligible(corpora, quotas, exclude).items():
         hits = [item for item in pool if keyword_hit(item) and item["url"] not in taken]
         first_rate = min(1.0, quotas[outlet] / len(pool))
         second_rate = min(1.0, quotas[outlet] / len(hits)) if hits else 0.0
         for item in rng.sample(hits, min(quotas[outlet], len(hits))):
-            rows.append({"id": f"tf1k-{len(rows) + 1:04d}", "title": item["title"], "summary": item["summary"],
+            rows.append({"id": f"{prefix}k-{len(rows) + 1:04d}", "title": item["title"], "summary": item["summary"],
                          "text": item["text"], "labels": [], "source": outlet, "url": item["url"],
                          "provenance": item["provenance"], "stratum": "keyword",
                          "weight": _weight(outlet, pool, quotas, total, first_rate + (1 - first_rate) * second_rate)})
     return rows
 
 
-def random_stage_weights(corpora: Path, quotas: dict[str, int], labels: Path) -> dict[str, float]:
+def random_stage_weights(corpora: Path, quotas: dict[str, int], labels: Path,
+                         exclude: tuple[Path, ...] = ()) -> dict[str, float]:
     """Weight of every random-stage row of a labels file that also holds the keyword stage: a
     random-stage item that hits `NET` could have been drawn in either stage."""
-    pools = eligible(corpora, quotas)
+    pools = eligible(corpora, quotas, exclude)
     total = sum(quotas.values())
     rows = _rows(labels)
     first_urls = {str(r["url"]) for r in rows if r.get("stratum", "random") == "random"}
@@ -211,19 +215,23 @@ def main(argv: list[str] | None = None) -> int:
     mode.add_argument("--seed", help="draw a new unlabelled batch with this seed (printed as JSONL)")
     mode.add_argument("--enrich", metavar="SEED", help="draw the keyword stage after the batch --first (JSONL)")
     mode.add_argument("--build", type=Path, metavar="LABELS", help="write the gold file of a labels file")
+    parser.add_argument("--prefix", default="tf1", help="id prefix of a new batch (tf1, tf2, ...)")
+    parser.add_argument("--exclude", type=Path, action="append", default=[], metavar="LABELS",
+                        help="labels file of an earlier batch whose items a new draw must not repeat")
     parser.add_argument("--first", type=Path, help="labels file of the random stage, for --enrich")
     parser.add_argument("--out", type=Path, help="gold file for --build (default ~/.cache/newswatch/eval/<name>.jsonl)")
     args = parser.parse_args(argv)
     if not (args.corpora / "feeds").is_dir():
         parser.error(f"no feed corpora at {args.corpora}/feeds; pass --corpora PATH to ../shared/corpora")
     if args.seed:
-        for row in draw(args.corpora, args.seed, QUOTAS):
+        for row in draw(args.corpora, args.seed, QUOTAS, prefix=args.prefix, exclude=tuple(args.exclude)):
             print(json.dumps(row, ensure_ascii=False))
         return 0
     if args.enrich:
         if not args.first:
             parser.error("--enrich needs --first LABELS (the random stage's labels file)")
-        for row in enrich(args.corpora, args.enrich, QUOTAS, args.first):
+        for row in enrich(args.corpora, args.enrich, QUOTAS, args.first, prefix=args.prefix,
+                          exclude=tuple(args.exclude)):
             print(json.dumps(row, ensure_ascii=False))
         return 0
     out = args.out or default_out() / args.build.name.replace(".labels.jsonl", ".jsonl")
