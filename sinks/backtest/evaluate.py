@@ -7,6 +7,10 @@ carries `replay_run`, and the HTTP client refuses every request as a last guard.
 
 Delivery is then judged as the live notifier would have judged it at that time, so the report
 can say which alerts would have notified and which were throttled, silenced or digested.
+
+The rules' `entity:` terms are widened at load by the same resolver the live alert stage gets
+from the CLI wiring (`entity:"EU"` also matches "European Union"), so a backtest fires where the
+live stage would; without one, entity names match as written.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from typing import Literal
 import httpx
 
 from newswatch import EnrichedArticle
-from sinks.alerts import AlertEngine, AlertRecord, Rule, build_engine
+from sinks.alerts import AlertEngine, AlertRecord, EntityResolver, Rule, build_engine
 
 Delivery = Literal["notify", "digest", "throttled", "silenced", "no-channels"]
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -48,7 +52,9 @@ class WouldBeAlert:
 class Backtester:
     """Feeds replayed batches through an in-memory AlertEngine and keeps every would-be alert."""
 
-    def __init__(self, rules_path: Path) -> None:
+    def __init__(self, rules_path: Path, *, resolve: EntityResolver | None = None) -> None:
+        """`resolve` widens the rules' `entity:` terms as the live alert stage does (the CLI
+        passes the gazetteer's); None matches entity names as written."""
         self._now = EPOCH
         self.engine: AlertEngine = build_engine(
             rules_path,
@@ -56,6 +62,7 @@ class Backtester:
             env={},
             clock=lambda: self._now,
             http=httpx.Client(transport=httpx.MockTransport(_refuse)),
+            resolve=resolve,
         )
         self.alerts: list[WouldBeAlert] = []
         self._notified: dict[tuple[str, str], datetime] = {}
@@ -64,6 +71,15 @@ class Backtester:
     def rules(self) -> list[Rule]:
         """The enabled rules that loaded, in file order."""
         return [loaded.rule for loaded in self.engine.loaded]
+
+    @property
+    def entity_names(self) -> list[str]:
+        """ 'eu: entity EU -> European Union' for each `entity:` term the resolver widened."""
+        return [
+            f"{loaded.rule.name}: entity {name} -> {' / '.join(names)}"
+            for loaded in self.engine.loaded
+            for name, names in loaded.compiled.query.entity_names.items()
+        ]
 
     @property
     def problems(self) -> list[str]:

@@ -11,6 +11,7 @@ import pytest
 from pytest_httpserver import HTTPServer
 
 from newswatch import Article, EnrichedArticle, article_id
+from sinks.alerts import build_engine
 from sinks.backtest import (
     Backtester,
     BacktestMeta,
@@ -20,6 +21,7 @@ from sinks.backtest import (
     summarize,
     write_report,
 )
+from tests.test_sinks.conftest import make_article
 
 T0 = datetime(2020, 5, 4, 8, 0, tzinfo=UTC)
 
@@ -137,3 +139,46 @@ def test_report_is_escaped_and_byte_identical_on_a_rerun(rules: Path, tmp_path: 
     ]  # fmt: skip
     assert alerts_csv(summaries).startswith("rule,rule_type,fired_at,")
     assert outputs[0]["chart:sanctions"].startswith(b"\x89PNG")
+
+
+ENTITY_RULES = """
+rules:
+  - name: eu
+    query: 'entity:"EU"'
+"""
+
+
+def _resolve(name: str, label: str | None) -> tuple[str, ...]:
+    """What the CLI wiring's gazetteer resolver gives for "EU" (tests/test_newswatch/test_entity_names.py)."""
+    return {"EU": ("EU", "European Union")}.get(name, (name,))
+
+
+def test_entity_terms_resolve_as_in_the_live_alert_stage(tmp_path: Path) -> None:
+    """`entity:"EU"` fires on a record naming "European Union" in a backtest given the resolver,
+    exactly where the live engine (`build_engine`, as `alert_runner` builds it) fires; without a
+    resolver the backtest matches the name as written, as before."""
+    path = tmp_path / "rules.yaml"
+    path.write_text(ENTITY_RULES, encoding="utf-8")
+    at = T0
+    records = [
+        make_article(1, "Brussels summit", entities=(("ORG", "European Union"),)),
+        make_article(2, "Old record", entities=(("ORG", "EU"),)),  # enriched before the full-name change
+        make_article(3, "Weather"),
+    ]
+    live = build_engine(path, ":memory:", env={}, resolve=_resolve)
+    try:
+        live_fired = sorted(a.url for a in live.process(records, live=False))
+    finally:
+        live.close()
+    tester = Backtester(path, resolve=_resolve)
+    plain = Backtester(path)
+    try:
+        fired = sorted(w.alert.url for w in tester.process(records, at))
+        as_written = sorted(w.alert.url for w in plain.process(records, at))
+        assert tester.entity_names == ["eu: entity EU -> European Union"]
+        assert plain.entity_names == []
+    finally:
+        tester.close()
+        plain.close()
+    assert fired == live_fired == ["https://example.com/1", "https://example.com/2"]
+    assert as_written == ["https://example.com/2"]
