@@ -20,7 +20,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from newswatch.cli import archive
+from newswatch.cli import archive, wiring
 from newswatch.cli.context import AppContext, app_context, fail
 from newswatch.errors import NewswatchError
 from newswatch.topics import ENRICHED, RAW
@@ -106,7 +106,10 @@ def replay_command(
 
     app = app_context(ctx)
     rules = rules_path_for(app.settings)
-    backtester = Backtester(rules) if rules.exists() else None
+    # entity: terms resolved as the live alert stage resolves them (wiring.alerts_stage)
+    backtester = Backtester(rules, resolve=wiring.resolve_entity) if rules.exists() else None
+    if backtester is not None:
+        _show_resolutions(app, backtester)
     try:
         result = _replay(ctx, since, until, feeds, run, kafka, topic, backtester, fresh, workers)
     finally:
@@ -166,7 +169,8 @@ def backtest_command(
     except NewswatchError as exc:
         fail(ctx, str(exc))
         return
-    book = Backtester(rules)
+    book = Backtester(rules, resolve=wiring.resolve_entity)  # as the live alert stage loads them
+    _show_resolutions(app, book)
     try:
         result = _replay(ctx, since, until, feeds, run, kafka, topic, book, fresh, workers)
         with app.errors.status("writing the report"):
@@ -228,6 +232,12 @@ def backtest_command(
     app.console.print(
         f"report: {files['html']}\n        {files['md']}\n        {files['csv']}", highlight=False
     )
+
+
+def _show_resolutions(app: AppContext, book: Backtester) -> None:
+    """On stderr, each rule's `entity:` term the gazetteer widened ('eu: entity EU -> European Union')."""
+    for note in book.entity_names:
+        app.errors.print(Text(note), highlight=False)
 
 
 def _pct(value: float | None) -> str:

@@ -7,11 +7,15 @@ canonical names or the name as typed (records enriched before the full-name chan
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -145,6 +149,27 @@ def test_alert_rules_resolve_entity_names(pipeline: dict[str, str]) -> None:
     assert "entity EU -> European Union" in tested.stderr
     check = _newswatch(env, "config", "check")
     assert "entity names resolved: " in check.stdout and "EU -> European Union" in check.stdout
+
+
+def test_backtest_fires_where_the_alert_stage_fired(pipeline: dict[str, str], tmp_path: Path) -> None:
+    """`newswatch backtest` of the same rules over the run's archived fetch resolves `entity:"EU"`
+    as the live alert stage did: the same rules fire on the same article."""
+    env = {k: v for k, v in pipeline.items() if k.startswith("NEWSWATCH_")}
+    with sqlite3.connect(Path(env["NEWSWATCH_DATA_DIR"]) / "store.db") as conn:
+        live = sorted((rule, json.loads(doc)["article_id"]) for rule, doc in conn.execute("SELECT rule, doc FROM alerts"))
+    assert live == [("eu-us", article_id(NBA_URL)), ("nba", article_id(NBA_URL))]
+    today = datetime.now(UTC).date()
+    result = _newswatch(
+        env, "backtest", "--rules", env["NEWSWATCH_ALERTS_FILE"],
+        "--from", str(today - timedelta(days=1)), "--to", str(today + timedelta(days=1)),
+        "--run", "entity-names", "--out", str(tmp_path / "report"),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "eu-us: entity EU -> European Union" in result.stderr
+    rows = list(csv.DictReader(io.StringIO((tmp_path / "report" / "alerts.csv").read_text(encoding="utf-8"))))
+    assert sorted((r["rule"], r["article_id"]) for r in rows) == live
+    eu = next(r for r in rows if r["rule"] == "eu-us")
+    assert 'entity:"European Union"' in eu["matched_terms"]
 
 
 def _seeded(store: EmbeddedStore | ElasticStore) -> None:
