@@ -6,7 +6,8 @@
                            through Last-Event-ID; a comment every `heartbeat_s` keeps proxies open
     GET /api/topics        topic volumes per hour or day, ending at the newest article
     GET /api/entities      top people, organisations and countries
-    GET /api/search?q=     the alerts' Lucene syntax (topic:, entity:, outlet:, AND/OR/NOT, ...)
+    GET /api/search?q=     the alerts' Lucene syntax (topic:, entity:, outlet:, AND/OR/NOT, ...);
+                           `entity:` names resolved as alert rules resolve them (`resolve`)
     GET /api/alerts        recent alerts from the news.alerts topic (when a bus is given)
 
 Every string that came from a feed reaches the browser as JSON and is rendered with textContent;
@@ -30,7 +31,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from newswatch import EmbeddedStore, Store
-from sinks.alerts import QueryError, parse_query
+from sinks.alerts import EntityResolver, QueryError, parse_query, resolve_entities
 from sinks.web.alert_feed import AlertFeed
 from sinks.web.embedded_reader import EmbeddedReader
 from sinks.web.rows import Interval, StoreReader
@@ -97,8 +98,13 @@ def create_app(
     poll_interval_s: float = 0.5,
     heartbeat_s: float = 15.0,
     content_security_policy: str | None = CSP,
+    resolve: EntityResolver | None = None,
 ) -> Starlette:
-    """The live-view app; `reader` defaults to `reader_for(store)`. The caller closes the store."""
+    """The live-view app; `reader` defaults to `reader_for(store)`. The caller closes the store.
+
+    `resolve` widens the search box's `entity:` terms to the names it gives (`entity:EU` also
+    finds "European Union"), as the alert stage widens rules; the CLI passes the gazetteer's.
+    None matches entity names as typed."""
     source = reader if reader is not None else reader_for(store)
 
     async def page(request: Request) -> Response:
@@ -122,10 +128,13 @@ def create_app(
             parsed = parse_query(text)
         except QueryError as exc:
             return JSONResponse({"error": exc.problem, "position": exc.position, "detail": str(exc)}, status_code=400)
+        if resolve is not None:  # the first call may read the gazetteer: off the event loop
+            parsed = await asyncio.to_thread(resolve_entities, parsed, resolve)
         result = await asyncio.to_thread(source.search, parsed, _int(request, "limit", 50, 1, 500))
         return JSONResponse({
             "articles": [a.to_json() for a in result.articles], "scanned": result.scanned,
             "truncated": result.truncated, "warnings": parsed.warnings,
+            "entity_names": {name: list(names) for name, names in parsed.entity_names.items()},
         })
 
     async def recent_alerts(request: Request) -> Response:

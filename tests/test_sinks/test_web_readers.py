@@ -13,7 +13,7 @@ import pytest
 
 from newswatch import EmbeddedStore, EnrichedArticle
 from sinks import ElasticStore
-from sinks.alerts import parse_query
+from sinks.alerts import parse_query, resolve_entities
 from sinks.web import StoreReader, reader_for
 from tests.test_sinks.conftest import make_article
 
@@ -110,3 +110,19 @@ def test_rows_carry_entities_by_type(loaded: Loaded) -> None:
     row = reader.recent(1).articles[0].to_json()
     assert row["entities"] == {"person": ["Narendra Modi", "Vladimir Putin"], "org": [], "gpe": ["India"]}
     assert row["topics"] == ["defence"] and row["published_at"] == "2024-03-09T12:00:00+00:00"
+
+
+def test_a_resolved_entity_search_finds_every_name_on_both_stores(loaded: Loaded) -> None:
+    """What the page's search sends when the CLI passes a resolver: `entity:EU` widened to
+    "European Union" (sinks/web/app.py), answered alike by the matcher and by Elasticsearch."""
+    reader, write = loaded
+    write([
+        make_article(1, "Brussels summit", entities=(("ORG", "European Union"),)),
+        make_article(2, "Old record", entities=(("ORG", "EU"),)),
+        make_article(3, "Unrelated", entities=(("GPE", "United States"),)),
+    ])
+    names = {"EU": ("EU", "European Union")}
+    query = resolve_entities(parse_query("entity.org:EU"), lambda name, _label: names.get(name, (name,)))
+    result = reader.search(query, 10)
+    assert [a.url for a in result.articles] == ["https://example.com/2", "https://example.com/1"]
+    assert [a.url for a in reader.search(parse_query("entity.org:EU"), 10).articles] == ["https://example.com/2"]

@@ -206,7 +206,8 @@ async function runSearch(event) {
     const body = await getJSON(`/api/search?${new URLSearchParams({ q })}`);
     error.hidden = true;
     results.replaceChildren(...body.articles.map(articleItem));
-    const notes = [`${body.articles.length} found`, ...(body.truncated ? [`only the newest ${body.scanned} searched`] : []), ...body.warnings];
+    const resolved = Object.entries(body.entity_names || {}).map(([name, names]) => `entity ${name} → ${names.join(' / ')}`);
+    const notes = [`${body.articles.length} found`, ...resolved, ...(body.truncated ? [`only the newest ${body.scanned} searched`] : []), ...body.warnings];
     summary.textContent = notes.join(' · ');
   } catch (err) {
     error.hidden = false;
