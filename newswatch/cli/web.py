@@ -40,8 +40,9 @@ def web(
         app.errors.print(f"recent alerts disabled: {exc}", highlight=False, markup=False)
     app.console.print(f"newswatch live view on http://{host}:{port}/ (Ctrl-C stops)", highlight=False)
     try:
-        uvicorn.run(create_app(store, alerts=alerts), host=host, port=port, log_level="warning",
-                    timeout_graceful_shutdown=2)
+        # the search box's entity: names resolve as alert rules' do (wiring.alerts_stage)
+        uvicorn.run(create_app(store, alerts=alerts, resolve=wiring.resolve_entity), host=host, port=port,
+                    log_level="warning", timeout_graceful_shutdown=2)
     finally:
         if alerts is not None:
             alerts.close()

@@ -25,6 +25,11 @@ from sinks.web import AlertFeed, create_app
 from tests.test_sinks.conftest import make_article
 
 
+def resolve(name: str, label: str | None) -> tuple[str, ...]:
+    """Stands in for the CLI wiring's gazetteer resolver (`wiring.resolve_entity`)."""
+    return {"EU": ("EU", "European Union")}.get(name, (name,))
+
+
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[httpx.Client, EmbeddedStore, EmbeddedBus]]:
     store = EmbeddedStore(tmp_path / "store.db")
@@ -35,7 +40,8 @@ def served(tmp_path: Path) -> Iterator[tuple[httpx.Client, EmbeddedStore, Embedd
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(store, alerts=alerts, poll_interval_s=0.05),
+    app = create_app(store, alerts=alerts, poll_interval_s=0.05, resolve=resolve)
+    server = uvicorn.Server(uvicorn.Config(app,
                                            host="127.0.0.1", port=port, log_level="warning",
                                            timeout_graceful_shutdown=1))
     thread = threading.Thread(target=server.run, daemon=True)
@@ -85,6 +91,24 @@ def test_a_bad_query_is_a_400_with_the_caret(served: tuple[httpx.Client, Embedde
     assert resp.json()["position"] == 7 and "^" in resp.json()["detail"]
 
 
+def test_search_resolves_entity_names_as_alert_rules_do(
+    served: tuple[httpx.Client, EmbeddedStore, EmbeddedBus],
+) -> None:
+    client, store, _ = served
+    store.write([
+        make_article(1, "Brussels summit", entities=(("ORG", "European Union"),)),
+        make_article(2, "Old record", entities=(("ORG", "EU"),)),  # enriched before full names
+        make_article(3, "Washington talks", entities=(("GPE", "United States"),)),
+    ])
+    for q in ("entity:EU", 'entity.org:"EU" AND NOT entity:"United States"'):
+        body = client.get("/api/search", params={"q": q}).json()
+        assert sorted(a["title"] for a in body["articles"]) == ["Brussels summit", "Old record"], q
+        assert body["entity_names"] == {"EU": ["European Union"]}
+    plain = client.get("/api/search", params={"q": 'entity:"United States"'}).json()
+    assert [a["title"] for a in plain["articles"]] == ["Washington talks"]
+    assert plain["entity_names"] == {}
+
+
 def test_stream_sends_new_articles_and_resumes_from_last_event_id(
     served: tuple[httpx.Client, EmbeddedStore, EmbeddedBus],
 ) -> None:
@@ -127,7 +151,7 @@ def test_newswatch_web_serves_the_configured_store(tmp_path: Path, request: pyte
         store = request.getfixturevalue("es_store")
         env.update(NEWSWATCH_STORE=store.url, NEWSWATCH_ELASTIC__INDEX_PREFIX=store.settings.index_prefix)
     store.setup()
-    store.write([make_article(1, "Served by the command")])
+    store.write([make_article(1, "Served by the command", entities=(("ORG", "European Union"),))])
     if isinstance(store, EmbeddedStore):
         store.close()
     else:
@@ -156,6 +180,10 @@ def test_newswatch_web_serves_the_configured_store(tmp_path: Path, request: pyte
             assert [a["title"] for a in client.get("/api/recent").json()["articles"]] == ["Served by the command"]
             found = client.get("/api/search", params={"q": 'title:"served by"'}).json()["articles"]
             assert [a["title"] for a in found] == ["Served by the command"]
+            # the search box resolves entity names through the gazetteer, as alert rules do
+            body = client.get("/api/search", params={"q": "entity:EU"}).json()
+            assert [a["title"] for a in body["articles"]] == ["Served by the command"]
+            assert "European Union" in body["entity_names"]["EU"]
             while not (alerts := client.get("/api/alerts").json()["alerts"]) and time.monotonic() < deadline:
                 time.sleep(0.1)
             assert [a["rule"] for a in alerts] == ["putin-defence"]
