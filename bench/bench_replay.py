@@ -57,6 +57,7 @@ from collectors import (
 from collectors.replay import split_items
 from newswatch import Settings
 from newswatch.cli import replay_pipeline as rp
+from newswatch.cli import wiring
 from newswatch.cli.replay_cache import ReplayCache
 from newswatch.cli.replay_workers import InlineEnricher, PoolEnricher, ProcessorSpec
 from sinks.backtest import Backtester
@@ -139,7 +140,7 @@ def end_to_end(
     """The backtest path (report excluded): `workers` enrichment processes (0: this process),
     optional cache, the default processors unless `spec` names others."""
     target = rp.open_target(settings, run)
-    tester = Backtester(rules)
+    tester = Backtester(rules, resolve=wiring.resolve_entity)  # as `newswatch backtest` builds it
     replay_cache = ReplayCache(cache) if cache else None
     enricher = PoolEnricher(workers, spec) if workers else InlineEnricher(spec)
     sink = rp.ReplaySink(target, enricher, tester, replay_cache)
