@@ -1,7 +1,18 @@
-"""Train the linear topic models of lexicon.v6 (or v5, v4) on the tuning split and write the artifact.
+"""Train the linear topic models of lexicon.v7 (or v6, v5, v4) and write the artifact.
 
-    python -m eval.train_topics [--model v6|v5|v4] [--gold ~/.cache/newswatch/eval/topics_tuning.jsonl]
-                                [--out processors/models/topics-<model>.json]
+    python -m eval.train_topics [--model v7|v6|v5|v4] [--gold ~/.cache/newswatch/eval/topics_tuning.jsonl]
+                                [--out processors/models/topics-<model>.json] [--grid] [--jobs 3]
+
+`--model v7` (round seven, for feed items; `main_v7`): reads exactly the files `V7_FILES` names in
+the --gold file's folder (the tuning split and topics_fresh1), never any other batch. Rows: tuning
+items, a feed-length view of each (`feed_view`: title + first sentences) and the fresh1 items;
+folds by story over tuning and fresh1 together (a view sits in its original's fold and is never
+scored). Every label reads words, bigrams and every topic's lexicon score on the current taxonomy;
+per label CV chooses the lexicon gate (`V7_GATES`, recorded as the artifact's `min_terms`) and the
+threshold by the mean of the out-of-fold F1 on fresh1 and on the tuning items (`Scored`);
+`--grid` also chooses features and fresh1's training weight (`V7_CHOSEN` records the grid's
+choice). The artifact keeps each label's out-of-fold figures under `cv`. The rest of this text
+describes the v4-v6 recipes.
 
 `--model v6` (`RECIPES`): the current taxonomy (energy lexicon written from the label definition,
 round five); every label retrained with folds by story, energy as the mean logit of the full and
@@ -34,8 +45,11 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import re
 import sys
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
@@ -46,7 +60,7 @@ from eval.prepare import default_out
 from eval.splits import split_of, story_groups
 from processors import load_classifier
 from processors.classify import FROZEN_TAXONOMY, TAXONOMY
-from processors.linear import FORMAT, lexicon_features, word_features
+from processors.linear import _STOP, FORMAT, lexicon_features, word_features
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_RECIPE = "v5"
@@ -176,24 +190,32 @@ def build_matrix(features: list[dict[str, float]], vocab: list[str]) -> Matrix:
                   (len(features), len(vocab) + 1))
 
 
-def fit(x: Matrix, y: Floats, lam: float, *, newton: int = 15, cg: int = 30) -> Floats:
-    """L2-regularised logistic regression (bias not penalised) by Newton-CG; deterministic."""
+def fit(x: Matrix, y: Floats, lam: float, *, newton: int = 15, cg: int = 30,
+        sample: Floats | None = None) -> Floats:
+    """L2-regularised logistic regression (bias not penalised) by Newton-CG; deterministic.
+    `sample`: per-row weights (the loss is their weighted mean; lexicon.v7), else every row weighs 1."""
     n, d = x.shape
     w = np.zeros(d)
     penalty = np.full(d, lam)
     penalty[-1] = 0.0
+    share = None if sample is None else sample / float(np.sum(sample))
 
     def loss(v: Floats) -> float:
         z = x.dot(v)
+        if share is not None:
+            return float(np.sum(share * (np.logaddexp(0.0, z) - y * z)) + 0.5 * np.sum(penalty * v * v))
         return float(np.mean(np.logaddexp(0.0, z) - y * z) + 0.5 * np.sum(penalty * v * v))
 
     current = loss(w)
     for _ in range(newton):
         p = 1.0 / (1.0 + np.exp(-x.dot(w)))
-        grad = x.tdot(p - y) / n + penalty * w
+        if share is not None:
+            grad = x.tdot(share * (p - y)) + penalty * w
+        else:
+            grad = x.tdot(p - y) / n + penalty * w
         if float(np.linalg.norm(grad)) < 1e-7:
             break
-        curv = p * (1.0 - p) / n
+        curv = p * (1.0 - p) / n if share is None else share * p * (1.0 - p)
 
         def hess(v: Floats, curv: Floats = curv) -> Floats:
             return x.tdot(curv * x.dot(v)) + penalty * v + 1e-10 * v
@@ -232,17 +254,18 @@ def _conjugate_gradient(matvec: object, b: Floats, iters: int) -> Floats:
     return xk
 
 
-def fit_cut(x: Matrix, y: Floats, lam: float, vocab: list[str]) -> tuple[Ints, Floats]:
-    """Fit, keep the KEEP largest |weights| (plus every lexicon feature), refit: (columns, weights)."""
+def fit_cut(x: Matrix, y: Floats, lam: float, vocab: list[str], *, sample: Floats | None = None,
+            keep: int = KEEP) -> tuple[Ints, Floats]:
+    """Fit, keep the `keep` largest |weights| (plus every lexicon feature), refit: (columns, weights)."""
     if not any(t.startswith("w:") for t in vocab):
-        return np.arange(x.shape[1]), fit(x, y, lam)
-    w = fit(x, y, lam)
+        return np.arange(x.shape[1]), fit(x, y, lam, sample=sample)
+    w = fit(x, y, lam, sample=sample)
     words = [i for i, t in enumerate(vocab) if t.startswith("w:")]
     lex = [i for i, t in enumerate(vocab) if not t.startswith("w:")]
-    ranked = sorted(words, key=lambda i: (-abs(w[i]), i))[:KEEP]
+    ranked = sorted(words, key=lambda i: (-abs(w[i]), i))[:keep]
     cols = np.array(sorted(ranked + lex) + [len(vocab)])
     sub = x.take(np.arange(x.shape[0]), cols)
-    return cols, fit(sub, y, lam)
+    return cols, fit(sub, y, lam, sample=sample)
 
 
 def best_threshold(p: Floats, y: Floats, gate: npt.NDArray[np.bool_]) -> tuple[float, float]:
@@ -312,14 +335,292 @@ def train_label(
             "weights": dict(sorted(weights.items()))}
 
 
+# --- lexicon.v7: feed items (round seven) ---------------------------------------------------------
+
+V7_FILES = ("topics_tuning.jsonl", "topics_fresh1.jsonl")
+"""The only gold files `--model v7` reads, by name, under `eval.prepare.default_out()`: the gold.v2
+tuning split and the hand-labelled feed batch topics_fresh1 (development data since round seven).
+An explicit list, so that a later held-out batch in the same folder is never picked up."""
+V7_FRESH = "topics_fresh1.jsonl"
+FEED_CHARS = 300
+FEED_SENTENCES = 2
+"""A feed-length view of a tuning item: its title and the first sentences (at most two, at most
+300 characters) of its summary or text, the way an RSS item's description reads."""
+V7_LAMBDA = 1e-6
+V7_FRESH_WEIGHTS = (1.0, 3.0)
+"""Training weight of a topics_fresh1 row against a tuning row or view (1.0 each): chosen by CV."""
+V7_GATES = (2, 1, 0)
+"""Lexicon gates tried per label (`min_terms` of the artifact; `Classifier.enough_terms`): 2 = the
+taxonomy's rule (two phrases, a strong one counts as two), 1 = or one phrase weighing more than
+`WEAK_WEIGHT`, 0 = or no phrase at all, when a word of the model's pushed towards the label (its
+evidence). A weak, ambiguous word alone passes none of them. Ties go to the stricter gate."""
+V7_FEATURES = {"defence": ("lexicon", "full"), "trade": ("full",), "energy": ("full",)}
+"""Feature sets tried per label: defence's models up to v6 read the lexicon scores only (its tuning
+negatives are one outlet's culture pages); with fresh1's news items as negatives, words may help."""
+V7_CHOSEN = {"defence": ("full", 1.0), "trade": ("full", 1.0), "energy": ("full", 1.0)}
+"""(features, fresh1 weight) per label, chosen once by the grid `V7_FEATURES` x `V7_FRESH_WEIGHTS`
+(`--grid`; the run is logged in eval/README.md, round seven); the default run cross-validates only
+these (gate and threshold are still chosen by CV every run), to keep training to minutes."""
+
+
+def feed_view(item: TopicItem) -> TopicItem:
+    """The item as a feed would carry it: title + its first sentences (`FEED_SENTENCES`, at most
+    `FEED_CHARS`) as summary and text; same labels, id + "#feed"."""
+    lead = " ".join((item.summary or item.text).split())
+    out = ""
+    for n, sentence in enumerate(_SENTENCE_END.split(lead)):
+        if n >= FEED_SENTENCES or (out and len(out) + 1 + len(sentence) > FEED_CHARS):
+            break
+        out = f"{out} {sentence}".strip()
+    if len(out) > FEED_CHARS:
+        out = out[:FEED_CHARS].rsplit(" ", 1)[0]
+    return TopicItem(id=item.id + "#feed", title=item.title, summary=out, text=out, labels=item.labels,
+                     judged=item.judged, source=item.source, weight=item.weight)
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+
+
+def read_v7(folder: Path) -> tuple[list[TopicItem], list[TopicItem]]:
+    """(tuning items, fresh1 items) from the files `V7_FILES` names, and nothing else; refuses a
+    tuning item in the held-out split."""
+    tuning = read_topic_gold(folder / V7_FILES[0])
+    fresh = read_topic_gold(folder / V7_FILES[1])
+    leaked = [it.id for it in tuning if split_of(it.id) != "tuning"]
+    if leaked:
+        raise SystemExit(f"error: {len(leaked)} items of {V7_FILES[0]} are in the held-out split "
+                         f"(first: {leaked[0]}); rebuild it with `python -m eval.prepare`")
+    return tuning, fresh
+
+
+def lexicon_units(items: list[TopicItem], taxonomy: str) -> list[dict[str, int]]:
+    """Per item and core label with lexicon phrases, the strictest of `V7_GATES` they pass: 2 (the
+    taxonomy's rule), 1, or 0 (only weak words: passes no gate); labels with no phrase are absent."""
+    lexicon = load_classifier("lexicon.v2", REPO / "processors" / taxonomy)
+    out = []
+    for item in items:
+        units = {}
+        for s in lexicon.scores(item.title, item.summary, item.text):
+            if s.label in CORE_LABELS and s.evidence:
+                units[s.label] = next((g for g in (2, 1) if lexicon.enough_terms(s.label, s.evidence, g)), 0)
+        out.append(units)
+    return out
+
+
+def gate_passes(gate: int, strictest: Ints, pushed: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
+    """Which rows pass `gate`, from `lexicon_units`' strictest gate per row (-1 = no phrase of the
+    label) and whether a word of the model's pushed towards the label."""
+    if gate == 2:
+        return strictest == 2
+    if gate == 1:
+        return strictest >= 1
+    return (strictest >= 1) | ((strictest == -1) & pushed)
+
+
+@dataclass(frozen=True)
+class Scored:
+    """F1 of one decision rule on the out-of-fold items: fresh1 (as drawn and design-weighted),
+    tuning originals, and the objective (the mean of fresh1's and tuning's F1)."""
+
+    fresh: tuple[float, float, float]
+    fresh_weighted: tuple[float, float, float]
+    tuning: tuple[float, float, float]
+
+    @property
+    def objective(self) -> float:
+        return 0.5 * (self.fresh[2] + self.tuning[2])
+
+
+def prf(pred: npt.NDArray[np.bool_], y: Floats, weight: Floats | None = None) -> tuple[float, float, float]:
+    """(precision, recall, F1) of boolean predictions, optionally weighted per item."""
+    wt = np.ones(len(y)) if weight is None else weight
+    tp = float(np.sum(wt[pred & (y == 1)]))
+    fp = float(np.sum(wt[pred & (y == 0)]))
+    fn = float(np.sum(wt[~pred & (y == 1)]))
+    p = tp / (tp + fp) if tp + fp else 0.0
+    r = tp / (tp + fn) if tp + fn else 0.0
+    return p, r, (2 * tp / (2 * tp + fp + fn) if tp else 0.0)
+
+
+def score_rule(pred: npt.NDArray[np.bool_], y: Floats, is_fresh: npt.NDArray[np.bool_],
+               weight: Floats) -> Scored:
+    """`Scored` of predictions over the evaluated rows (fresh1 and tuning originals)."""
+    f, t = is_fresh, ~is_fresh
+    return Scored(prf(pred[f], y[f]), prf(pred[f], y[f], weight[f]), prf(pred[t], y[t]))
+
+
+def choose_rule(p: Floats, y: Floats, units: Ints, pushed: npt.NDArray[np.bool_], is_fresh: npt.NDArray[np.bool_],
+                weight: Floats) -> tuple[int, float, Scored]:
+    """(gate, threshold, Scored) with the best objective over `V7_GATES` x 0.05..0.95; a later gate
+    must win by more than TIE_F1, thresholds tie towards 0.5."""
+    best: tuple[int, float, Scored] | None = None
+    for gate in V7_GATES:
+        ok = gate_passes(gate, units, pushed)
+        top: tuple[float, float, Scored] | None = None
+        for t in np.round(np.arange(0.05, 0.951, 0.01), 2):
+            sc = score_rule((p >= t) & ok, y, is_fresh, weight)
+            if top is None or (sc.objective, -abs(t - 0.5)) > (top[2].objective, -abs(top[0] - 0.5)):
+                top = (float(t), 0.0, sc)
+        assert top is not None
+        if best is None or top[2].objective > best[2].objective + TIE_F1:
+            best = (gate, top[0], top[2])
+    assert best is not None
+    return best
+
+
+def _pushed(x: Matrix, cols: Ints, w: Floats, vocab: list[str]) -> npt.NDArray[np.bool_]:
+    """Rows where some present word (not a stop word) pushes towards the label: what `top_terms`
+    would show as evidence when no lexicon phrase fired."""
+    shown = np.array([vocab[c].startswith("w:") and not _STOP.issuperset(vocab[c][2:].split())
+                      if c < len(vocab) else False for c in cols])
+    return x.dot(np.where(shown, np.maximum(w, 0.0), 0.0)) > 0
+
+
+def train_label_v7(
+    label: str, x: Matrix, vocab: list[str], y_all: Floats, judged: Ints, folds: Ints, role: npt.NDArray[np.str_],
+    units: Ints, design: Floats, candidates: list[tuple[str, float]] | None = None,
+) -> dict[str, object]:
+    """lexicon.v7's model for `label`: for each feature set and fresh1 weight, 5 story folds train on
+    tuning items, their feed views and fresh1 items, and predict the tuning and fresh1 items of the
+    fifth fold (views are never scored); gate and threshold by the objective of `Scored`; then the
+    chosen model is fitted on every row."""
+    y = y_all[judged]
+    xl = x.take(judged, np.arange(x.shape[1]))
+    role_l, fold_l, units_l, design_l = role[judged], folds[judged], units[judged], design[judged]
+    scored_rows = np.flatnonzero(role_l != "view")
+    is_fresh = role_l[scored_rows] == "fresh"
+    choice: tuple[float, str, float, int, float, Scored] | None = None
+    if candidates is None:
+        candidates = [(fset, fw) for fset in V7_FEATURES[label] for fw in V7_FRESH_WEIGHTS]
+    for fset in dict.fromkeys(f for f, _w in candidates):
+        keep = np.array([i for i, t in enumerate(vocab) if fset == "full" or not t.startswith("w:")] + [len(vocab)])
+        fvocab = [vocab[i] for i in keep[:-1]]
+        xf = xl.take(np.arange(len(judged)), keep)
+        for fw in [w for f, w in candidates if f == fset]:
+            sample = np.where(role_l == "fresh", fw, 1.0)
+            z = np.zeros(len(judged))
+            pushed = np.zeros(len(judged), dtype=bool)
+            for k in range(FOLDS):
+                train = np.flatnonzero(fold_l != k)
+                test = np.flatnonzero((fold_l == k) & (role_l != "view"))
+                cols, w = fit_cut(xf.take(train, np.arange(xf.shape[1])), y[train], V7_LAMBDA, fvocab,
+                                  sample=sample[train])
+                xt = xf.take(test, cols)
+                z[test] = xt.dot(w)
+                pushed[test] = _pushed(xt, cols, w, fvocab)
+            p = 1.0 / (1.0 + np.exp(-z[scored_rows]))
+            gate, threshold, sc = choose_rule(p, y[scored_rows], units_l[scored_rows], pushed[scored_rows],
+                                              is_fresh, design_l[scored_rows])
+            print(f"  {label}: features={fset} fresh_weight={fw:g}: gate {gate}, threshold {threshold:.2f}: "
+                  f"out-of-fold F1 fresh1 {sc.fresh[2]:.4f} (P {sc.fresh[0]:.3f} R {sc.fresh[1]:.3f}; "
+                  f"weighted {sc.fresh_weighted[2]:.4f}), tuning {sc.tuning[2]:.4f} "
+                  f"(P {sc.tuning[0]:.3f} R {sc.tuning[1]:.3f}); objective {sc.objective:.4f}", flush=True)
+            for g in V7_GATES:  # the other gates at their best threshold, for the record
+                ok = gate_passes(g, units_l[scored_rows], pushed[scored_rows])
+                best = max(((score_rule((p >= t) & ok, y[scored_rows], is_fresh, design_l[scored_rows]), float(t))
+                            for t in np.round(np.arange(0.05, 0.951, 0.01), 2)), key=lambda st: st[0].objective)
+                print(f"      gate {g}: best threshold {best[1]:.2f}: fresh1 {best[0].fresh[2]:.4f} "
+                      f"(weighted {best[0].fresh_weighted[2]:.4f}), tuning {best[0].tuning[2]:.4f}")
+            if choice is None or sc.objective > choice[0] + TIE_F1:
+                choice = (sc.objective, fset, fw, gate, threshold, sc)
+    assert choice is not None
+    _obj, fset, fw, gate, threshold, sc = choice
+    keep = np.array([i for i, t in enumerate(vocab) if fset == "full" or not t.startswith("w:")] + [len(vocab)])
+    fvocab = [vocab[i] for i in keep[:-1]]
+    cols, w = fit_cut(xl.take(np.arange(len(judged)), keep), y, V7_LAMBDA, fvocab,
+                      sample=np.where(role_l == "fresh", fw, 1.0))
+    weights = {fvocab[c]: round(float(v), 5) for c, v in zip(cols[:-1], w[:-1], strict=True)
+               if round(float(v), 5) != 0.0}
+
+    def fig(t: tuple[float, float, float]) -> dict[str, float]:
+        return {"precision": round(t[0], 4), "recall": round(t[1], 4), "f1": round(t[2], 4)}
+
+    return {"bias": round(float(w[-1]), 5), "threshold": threshold, "min_terms": gate, "lambda": V7_LAMBDA,
+            "features": fset, "fresh_weight": fw,
+            "cv": {"fresh1": fig(sc.fresh), "fresh1_weighted": fig(sc.fresh_weighted), "tuning": fig(sc.tuning)},
+            "positives": int(y.sum()), "judged": len(judged),
+            "weights": dict(sorted(weights.items()))}
+
+
+_V7_DATA: dict[str, object] = {}
+"""What the label workers of `main_v7` read (set before they fork; each returns its label's model)."""
+
+
+def _v7_worker(label: str) -> dict[str, object]:
+    d = _V7_DATA
+    items: list[TopicItem] = d["items"]  # type: ignore[assignment]
+    judged = np.array([i for i, it in enumerate(items) if label in it.judged])
+    y_all = np.array([1.0 if label in it.labels else 0.0 for it in items])
+    units = np.array([u.get(label, -1) for u in d["units"]])  # type: ignore[attr-defined]
+    grid = None if d["grid"] else [V7_CHOSEN[label]]
+    return train_label_v7(label, d["x"], d["vocab"], y_all, judged, d["folds"], d["role"],  # type: ignore[arg-type]
+                          units, d["design"], grid)  # type: ignore[arg-type]
+
+
+def main_v7(folder: Path, out: Path, *, grid: bool = False, jobs: int = 3) -> int:
+    """`--model v7`: read `V7_FILES`, train (one process per label, `jobs` at a time; the result
+    does not depend on it), write the artifact."""
+    tuning, fresh = read_v7(folder)
+    views = [feed_view(it) for it in tuning]
+    items = tuning + fresh + views
+    role = np.array(["tuning"] * len(tuning) + ["fresh"] * len(fresh) + ["view"] * len(views))
+    originals = tuning + fresh
+    texts = [" ".join((it.title, it.summary, it.text if it.text != it.summary else "")) for it in originals]
+    story = [fold_of(s) for s in story_groups([it.id for it in originals], texts)]
+    folds = np.array(story + story[: len(tuning)])  # a view sits in its original's fold
+    print(f"{len(tuning)} tuning items, {len(fresh)} fresh1 items, {len(views)} feed views", flush=True)
+    features, _gates = featurise(items, TAXONOMY)
+    units_by_item = lexicon_units(items, TAXONOMY)
+    df: dict[str, int] = {}
+    for feats in features:
+        for term in feats:
+            df[term] = df.get(term, 0) + 1
+    vocab = sorted(t for t, n in df.items() if n >= MIN_DF or not t.startswith("w:"))
+    print(f"{len(vocab)} features with df >= {MIN_DF}", flush=True)
+    x = build_matrix(features, vocab)
+    design = np.array([it.weight if r == "fresh" else 1.0 for it, r in zip(items, role, strict=True)])
+    _V7_DATA.update(items=items, units=units_by_item, x=x, vocab=vocab, folds=folds, role=role, design=design,
+                    grid=grid)
+    if jobs > 1:
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("fork")) as pool:
+            labels = dict(zip(CORE_LABELS, pool.map(_v7_worker, CORE_LABELS), strict=True))
+    else:
+        labels = {label: _v7_worker(label) for label in CORE_LABELS}
+    taxonomy = (REPO / "processors" / TAXONOMY).read_bytes()
+    artifact = {
+        "format": FORMAT,
+        "trained_on": {name: "sha256 " + hashlib.sha256((folder / name).read_bytes()).hexdigest()
+                       for name in V7_FILES} | {"feed views": f"every tuning item: title + first "
+                                                 f"{FEED_SENTENCES} sentences, <= {FEED_CHARS} chars"},
+        "taxonomy_sha256": hashlib.sha256(taxonomy).hexdigest(),
+        "settings": {"min_df": MIN_DF, "keep": KEEP, "lambda": V7_LAMBDA, "folds": FOLDS, "fold_by": "story",
+                     "tie_f1": TIE_F1, "fresh_weights": list(V7_FRESH_WEIGHTS), "gates": list(V7_GATES),
+                     "features": {k: list(v) for k, v in V7_FEATURES.items()}, "taxonomy": TAXONOMY,
+                     "chosen": "by --grid" if grid else {k: list(v) for k, v in V7_CHOSEN.items()},
+                     "objective": "mean of out-of-fold F1 on fresh1 and on tuning items"},
+        "labels": labels,
+    }
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(artifact, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    size = out.stat().st_size
+    print(f"wrote {out} ({size / 1024:.0f} KiB), sha256 {hashlib.sha256(out.read_bytes()).hexdigest()}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--gold", type=Path, default=default_out() / "topics_tuning.jsonl")
-    parser.add_argument("--model", choices=sorted(RECIPES), default=DEFAULT_RECIPE,
+    parser.add_argument("--model", choices=sorted([*RECIPES, "v7"]), default=DEFAULT_RECIPE,
                         help="which artifact's recipe to run (default: %(default)s)")
     parser.add_argument("--out", type=Path, default=None, help="default: processors/models/topics-<model>.json")
+    parser.add_argument("--grid", action="store_true", help="v7: cross-validate the whole grid "
+                        "(V7_FEATURES x V7_FRESH_WEIGHTS), not only the chosen settings")
+    parser.add_argument("--jobs", type=int, default=3, help="v7: labels trained at once (default: %(default)s)")
     args = parser.parse_args(argv)
+    if args.model == "v7":  # reads V7_FILES under the --gold file's folder, nothing else
+        return main_v7(args.gold.parent, args.out or REPO / "processors" / "models" / "topics-v7.json",
+                       grid=args.grid, jobs=args.jobs)
     recipe = RECIPES[args.model]
     out: Path = args.out or REPO / "processors" / "models" / f"topics-{args.model}.json"
     items = read_topic_gold(args.gold)
