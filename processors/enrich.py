@@ -38,7 +38,8 @@ def enrich_batch(
     for article in articles:
         check_text(article)
     detector = detector or LanguageDetector.default()
-    languages = [detector.detect(a.title, a.summary, a.text, a.language).language for a in articles]
+    found = detector.detect_many((a.title, a.summary, a.text, a.language) for a in articles)
+    languages = [d.language for d in found]
     english = [i for i, lang in enumerate(languages) if is_english(lang)]
     found = dict(zip(english, extractor.extract_many([articles[i].full_text for i in english]), strict=True))
     return [
