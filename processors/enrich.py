@@ -38,8 +38,8 @@ def enrich_batch(
     for article in articles:
         check_text(article)
     detector = detector or LanguageDetector.default()
-    found = detector.detect_many((a.title, a.summary, a.text, a.language) for a in articles)
-    languages = [d.language for d in found]
+    detections = detector.detect_many((a.title, a.summary, a.text, a.language) for a in articles)
+    languages = [d.language for d in detections]
     english = [i for i, lang in enumerate(languages) if is_english(lang)]
     found = dict(zip(english, extractor.extract_many([articles[i].full_text for i in english]), strict=True))
     return [
