@@ -89,9 +89,13 @@ def evaluate(items: Sequence[EntityItem], extractor: EntityExtractor, *, gold_fi
     return EntityReport(gold_file=gold_file, items=len(items), counts=counts, errors=errors)
 
 
-def run(gold: Path, *, extractor: EntityExtractor | None = None) -> EntityReport:
-    """Load the gold file and the extractor (once), evaluate."""
-    return evaluate(read_entity_gold(gold), extractor or EntityExtractor.load(), gold_file=str(gold))
+def run(gold: Path, *, extractor: EntityExtractor | None = None, scorer: str | None = None) -> EntityReport:
+    """Load the gold file and the extractor (once; `scorer` "rules" or an artifact version such as
+    "entities-v1", the default artifact if None), evaluate."""
+    if extractor is None:
+        extractor = (EntityExtractor.load(rules_only=True) if scorer == "rules"
+                     else EntityExtractor.load(scorer_version=scorer) if scorer else EntityExtractor.load())
+    return evaluate(read_entity_gold(gold), extractor, gold_file=str(gold))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -100,8 +104,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--gold", type=Path, required=True, help="gold JSONL (id, text, entities)")
     parser.add_argument("--misses", type=int, default=10, help="wrong names shown per type and kind")
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
+    parser.add_argument("--scorer", default=None,
+                        help='"rules" (no span scorer) or an artifact version ("entities-v1"); default: the default')
     args = parser.parse_args(argv)
-    report = run(args.gold)
+    report = run(args.gold, scorer=args.scorer)
     print(json.dumps(report.as_dict(), indent=2) if args.json else "\n".join(report.lines(args.misses)))
     return 0
 
