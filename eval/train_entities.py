@@ -1,10 +1,13 @@
-"""Train the entity span scorer (`processors/models/entities-v1.json`) on the development gold sets.
+"""Train the entity span scorer (`processors/models/entities-v<N>.json`) on the development gold sets.
 
-    python -m eval.train_entities            # cross-validate, choose, write the artifact
-    python -m eval.train_entities --cv-only  # the cross-validation table only
+    python -m eval.train_entities                    # v2: cross-validate, choose, write the artifact
+    python -m eval.train_entities --model v1         # re-make entities-v1.json (7 sets, v1 features)
+    python -m eval.train_entities --cv-only          # the cross-validation table only
+    python -m eval.train_entities --compare          # v1's and v2's recipes, CV on the same sets and folds
 
-Data: every paragraph of the development sets (`DEV_SETS`: every entity set that has been run,
-fresh8 excluded). The pipeline ([gazetteer ruler, ner]) runs once; every candidate mention the
+Data: every paragraph of the recipe's development sets, an explicit list of file names (`DEV_SETS`:
+every entity set that has been run; never a glob, so a batch being annotated cannot leak in).
+The pipeline ([gazetteer ruler, ner]) runs once; every candidate mention the
 extractor would look at (`processors.entities._scored_mentions`) is recorded with its features
 and labelled from the paragraph's gold: the gold type of the name whose canonical or surface it
 matches (a lone word that ends or starts a gold PERSON counts as that person), else NONE.
@@ -38,8 +41,30 @@ from processors.entity_scorer import CLASSES, FORMAT, SpanScorer
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / "eval" / "data"
-OUT = REPO / "processors" / "models" / "entities-v1.json"
-DEV_SETS = ("gold", "heldout", "fresh", "fresh4", "fresh5", "fresh6", "fresh7")
+MODELS = REPO / "processors" / "models"
+DEV_SETS = ("gold", "heldout", "fresh", "fresh4", "fresh5", "fresh6", "fresh7", "fresh8")
+"""The development sets, `eval/data/entities_<name>.jsonl`, listed by name: an unseen batch is never
+read here (a glob would take one the moment it is committed)."""
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """What one artifact is trained on and with."""
+
+    version: str
+    dev_sets: tuple[str, ...]
+    features: str
+
+    @property
+    def out(self) -> Path:
+        """The committed artifact."""
+        return MODELS / f"{self.version}.json"
+
+
+RECIPES = {
+    "v1": Recipe("entities-v1", DEV_SETS[:7], "v1"),  # round six: fresh8 not yet run
+    "v2": Recipe("entities-v2", DEV_SETS, "v2"),
+}
 GROUPS = ("context", "words")
 GROUP_PREFIX = {"context": ("p=", "n="), "words": ("first=", "last=")}
 _GROUP_SETS: tuple[tuple[str, ...], ...] = ((), ("context",), ("words",), ("context", "words"))
@@ -54,6 +79,7 @@ class Recorder:
     """A `MentionDecider` that records every candidate and lets the rules decide."""
 
     groups: tuple[str, ...] = GROUPS
+    features: str = "v1"
     rows: list[tuple[tuple[str, str, str], list[str]]] = field(default_factory=list)
 
     def decide(self, mention: tuple[str, str, str], rule_keeps: bool, features: Sequence[str]) -> str | None:
@@ -128,21 +154,27 @@ def fit(rows: Sequence[tuple[list[str], str]], lam: float) -> tuple[list[str], n
     return names, w, b
 
 
-def scorer_from(names: list[str], w: np.ndarray, b: np.ndarray, groups: Sequence[str]) -> SpanScorer:
+def scorer_from(names: list[str], w: np.ndarray, b: np.ndarray, groups: Sequence[str], recipe: Recipe) -> SpanScorer:
     """The inference object for fitted weights (rounded as the artifact stores them)."""
-    return SpanScorer.from_dict(artifact(names, w, b, groups, lam=0.0))
+    return SpanScorer.from_dict(artifact(names, w, b, groups, lam=0.0, recipe=recipe))
 
 
-def artifact(names: list[str], w: np.ndarray, b: np.ndarray, groups: Sequence[str], *, lam: float) -> dict[str, object]:
-    """The JSON artifact: weights rounded to 4 decimals, features sorted, zero rows left out."""
+def artifact(names: list[str], w: np.ndarray, b: np.ndarray, groups: Sequence[str], *, lam: float,
+             recipe: Recipe) -> dict[str, object]:
+    """The JSON artifact: weights rounded to 4 decimals, features sorted, zero rows left out (the
+    "features" key only past v1, whose artifact predates it)."""
     weights = {}
     for i, f in enumerate(names):
         row = [round(float(v), 4) + 0.0 for v in w[i]]
         if any(row):
             weights[f] = row
-    return {"format": FORMAT, "version": "entities-v1", "classes": list(CLASSES), "groups": list(groups),
-            "l2": lam, "steps": STEPS, "dev_sets": list(DEV_SETS),
-            "bias": [round(float(v), 4) + 0.0 for v in b], "weights": weights}
+    out: dict[str, object] = {
+        "format": FORMAT, "version": recipe.version, "classes": list(CLASSES), "groups": list(groups),
+        "l2": lam, "steps": STEPS, "dev_sets": list(recipe.dev_sets),
+        "bias": [round(float(v), 4) + 0.0 for v in b], "weights": weights}
+    if recipe.features != "v1":
+        out["features"] = recipe.features
+    return out
 
 
 def score(items: Sequence[EntityItem], docs: Sequence[object], extractor: EntityExtractor,
@@ -171,59 +203,89 @@ def line(name: str, counts: dict[str, Counts]) -> str:
     return f"{name:<28}" + " / ".join(f"{counts[t].f1:.3f}" for t in TYPES) + f" ({total(counts).f1:.3f})"
 
 
+Row = tuple[str, list[str], str]  # (paragraph id, features, gold class)
+
+
+def record(items: Sequence[EntityItem], docs: Sequence[object], extractor: EntityExtractor, features: str) -> list[Row]:
+    """Every candidate mention of every paragraph, with its features and gold class."""
+    rows: list[Row] = []
+    for item, doc in zip(items, docs, strict=True):
+        recorder = Recorder(features=features)
+        entities_from_doc(doc, extractor.gazetteer, item.text, recorder)  # type: ignore[arg-type]
+        rows += [(item.id, feats, gold_class(m, item)) for m, feats in recorder.rows]
+    return rows
+
+
+def cross_validate(items: Sequence[EntityItem], docs: Sequence[object], extractor: EntityExtractor, rows: Sequence[Row],
+                   groups: tuple[str, ...], lam: float, recipe: Recipe) -> dict[str, dict[str, Counts]]:
+    """Out-of-fold counts by paragraph id and type (the folds of `fold_of`)."""
+    out: dict[str, dict[str, Counts]] = {}
+    for k in range(FOLDS):
+        train = [([f for f in feats if keep_feature(f, groups)], c) for i, feats, c in rows if fold_of(i) != k]
+        scorer = scorer_from(*fit(train, lam), groups, recipe)
+        for it, d in zip(items, docs, strict=True):
+            if fold_of(it.id) == k:
+                out[it.id] = score([it], [d], extractor, scorer)
+    return out
+
+
+def summed(per_item: dict[str, dict[str, Counts]], ids: Sequence[str]) -> dict[str, Counts]:
+    """Counts by type over some paragraphs."""
+    counts = {t: Counts() for t in TYPES}
+    for i in ids:
+        for t, c in per_item[i].items():
+            counts[t] += c
+    return counts
+
+
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", choices=sorted(RECIPES), default="v2", help="the recipe (artifact) to train")
     parser.add_argument("--cv-only", action="store_true", help="print the cross-validation table, write nothing")
-    parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--compare", action="store_true",
+                        help="CV of every recipe on the chosen recipe's sets, same folds; write nothing")
+    parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
+    recipe = RECIPES[args.model]
+    assert set(recipe.dev_sets) <= set(DEV_SETS)
     extractor = EntityExtractor.load(rules_only=True)
-    items = [it for s in DEV_SETS for it in read_entity_gold(DATA / f"entities_{s}.jsonl")]
+    by_set = {s: read_entity_gold(DATA / f"entities_{s}.jsonl") for s in recipe.dev_sets}
+    items = [it for s in recipe.dev_sets for it in by_set[s]]
     docs = list(extractor.nlp.pipe([it.text for it in items]))
-    rows: list[tuple[str, list[str], str]] = []  # (item id, features, gold class)
-    for item, doc in zip(items, docs, strict=True):
-        recorder = Recorder()
-        entities_from_doc(doc, extractor.gazetteer, item.text, recorder)
-        rows += [(item.id, feats, gold_class(m, item)) for m, feats in recorder.rows]
-    print(f"{len(items)} paragraphs, {len(rows)} candidate mentions "
-          f"({', '.join(f'{c} {sum(1 for r in rows if r[2] == c)}' for c in CLASSES)})")
-    print(line("rules (no scorer)", score(items, docs, extractor, None)))
-    best: tuple[float, tuple[str, ...], float] | None = None
-    for groups, lam in CONFIGS:
-        counts = {t: Counts() for t in TYPES}
-        for k in range(FOLDS):
-            train = [([f for f in feats if keep_feature(f, groups)], c) for i, feats, c in rows if fold_of(i) != k]
-            scorer = scorer_from(*fit(train, lam), groups)
-            test = [(it, d) for it, d in zip(items, docs, strict=True) if fold_of(it.id) == k]
-            for t, c in score([it for it, _d in test], [d for _it, d in test], extractor, scorer).items():
-                counts[t] += c
-        f1 = total(counts).f1
-        print(line(f"cv {'+'.join(groups) or 'base'} l2={lam}", counts))
-        if best is None or f1 > best[0] + 1e-9:
-            best = (f1, groups, lam)
-    assert best is not None
-    _f1, groups, lam = best
-    print(f"chosen: groups {'+'.join(groups) or 'base'}, l2 {lam} (cv F1 {best[0]:.3f})")
-    by_set = {s: {t: Counts() for t in TYPES} for s in DEV_SETS}
-    set_of = {it.id: s for s in DEV_SETS for it in read_entity_gold(DATA / f"entities_{s}.jsonl")}
-    for k in range(FOLDS):
-        train = [([f for f in feats if keep_feature(f, groups)], c) for i, feats, c in rows if fold_of(i) != k]
-        scorer = scorer_from(*fit(train, lam), groups)
-        for it, d in zip(items, docs, strict=True):
-            if fold_of(it.id) == k:
-                for t, c in score([it], [d], extractor, scorer).items():
-                    by_set[set_of[it.id]][t] += c
-    for s in DEV_SETS:
-        subset = [(it, d) for it, d in zip(items, docs, strict=True) if set_of[it.id] == s]
-        rules = score([it for it, _d in subset], [d for _it, d in subset], extractor, None)
-        print(line(f"{s}: rules", rules), "|", line("cv", by_set[s]))
-    if args.cv_only:
+    recipes = [r for r in RECIPES.values() if r.features <= recipe.features] if args.compare else [recipe]
+    chosen: dict[str, tuple[tuple[str, ...], float, dict[str, dict[str, Counts]]]] = {}
+    for r in recipes:
+        rows = record(items, docs, extractor, r.features)
+        print(f"{r.version} features on {len(items)} paragraphs ({', '.join(recipe.dev_sets)}): {len(rows)} candidate "
+              f"mentions ({', '.join(f'{c} {sum(1 for x in rows if x[2] == c)}' for c in CLASSES)})")
+        best: tuple[float, tuple[str, ...], float, dict[str, dict[str, Counts]]] | None = None
+        for groups, lam in CONFIGS:
+            per_item = cross_validate(items, docs, extractor, rows, groups, lam, r)
+            counts = summed(per_item, [it.id for it in items])
+            print(line(f"cv {'+'.join(groups) or 'base'} l2={lam}", counts))
+            if best is None or total(counts).f1 > best[0] + 1e-9:
+                best = (total(counts).f1, groups, lam, per_item)
+        assert best is not None
+        print(f"chosen for {r.version}: groups {'+'.join(best[1]) or 'base'}, l2 {best[2]} (cv F1 {best[0]:.3f})")
+        chosen[r.version] = best[1:]
+    print()
+    print(line("all: rules (in-sample)", score(items, docs, extractor, None)), "| " +
+          " | ".join(line(f"{v} cv", summed(c[2], [it.id for it in items])) for v, c in chosen.items()))
+    for s in recipe.dev_sets:
+        ids = [it.id for it in by_set[s]]
+        rules = score(by_set[s], [d for it, d in zip(items, docs, strict=True) if it.id in set(ids)], extractor, None)
+        print(line(f"{s}: rules", rules), "| " + " | ".join(line(f"{v} cv", summed(c[2], ids)) for v, c in chosen.items()))
+    if args.cv_only or args.compare:
         return 0
+    groups, lam, _per_item = chosen[recipe.version]
+    rows = record(items, docs, extractor, recipe.features)
     names, w, b = fit([([f for f in feats if keep_feature(f, groups)], c) for _i, feats, c in rows], lam)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(artifact(names, w, b, groups, lam=lam), indent=0, sort_keys=True) + "\n",
-                        encoding="utf-8")
-    print(f"wrote {args.out}")
+    out = args.out or recipe.out
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(artifact(names, w, b, groups, lam=lam, recipe=recipe), indent=0, sort_keys=True) + "\n",
+                   encoding="utf-8")
+    print(f"wrote {out}")
     return 0
 
 

@@ -42,7 +42,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from newswatch import ConfigError, Entity
-from processors.entity_scorer import NUMERIC_LABELS, SpanContext, SpanScorer, span_features
+from processors.entity_scorer import (
+    DEFAULT_VERSION,
+    NUMERIC_LABELS,
+    SpanContext,
+    SpanScorer,
+    span_features,
+)
 from processors.names import (
     AWARD_ENDINGS,
     EVENT_WORDS,
@@ -186,12 +192,13 @@ class EntityExtractor:
     @classmethod
     def load(
         cls, model: str = DEFAULT_MODEL, *, gazetteer: Gazetteer | None = None, batch_size: int = 32,
-        rules_only: bool = False,
+        rules_only: bool = False, scorer_version: str = DEFAULT_VERSION,
     ) -> EntityExtractor:
         """Load the installed model package (never downloads) with only the pipes NER needs, and the
-        learned span scorer (`models/entities-v1.json`) unless `rules_only`."""
+        learned span scorer (`models/<scorer_version>.json`, `DEFAULT_VERSION` by default) unless
+        `rules_only`."""
         gazetteer = gazetteer or Gazetteer.load()
-        scorer = None if rules_only else SpanScorer.load()
+        scorer = None if rules_only else SpanScorer.load(version=scorer_version)
         return cls(build_nlp(model, gazetteer), gazetteer, batch_size=batch_size, scorer=scorer)
 
     def __call__(self, text: str) -> list[Entity]:
@@ -245,10 +252,14 @@ def entities_from_doc(
     headline_end = title_case_headline_end(text)
     previous: Span | None = None
     also: dict[str, set[str]] = {}
+    v2 = scorer is not None and scorer.features != "v1"  # the v2 rules come with the v2 scorer only
+    single: dict[str, set[str]] = {}  # v2: the model's labels for one-word spans, by word
     if scorer is not None:
         for ent in doc.ents:  # the span's text sliced from the string: Span.text rebuilds it per token
             words = text[ent.start_char : ent.end_char].split()
             also.setdefault(words[-1] if words else "", set()).add(ent.label_)
+            if v2 and len(words) == 1:
+                single.setdefault(_clean(words[0]), set()).add(ent.label_)
     for ent in doc.ents:
         if special and any(s < ent.end_char and ent.start_char < e for s, e, _l in special):
             previous = ent
@@ -258,7 +269,8 @@ def entities_from_doc(
             continue
         if scorer is not None:
             mentions += [
-                (ent.start_char, m) for m in _scored_mentions(ent, previous, text, headline_end, gazetteer, scorer, also)
+                (ent.start_char, m)
+                for m in _scored_mentions(ent, previous, text, headline_end, gazetteer, scorer, also, single)
             ]
             previous = ent
             continue
@@ -269,8 +281,9 @@ def entities_from_doc(
                 continue
             mentions.append((ent.start_char, mention))
         previous = ent
-    if special:
-        mentions.sort(key=lambda m: m[0])
+    bare = _bare_country_codes(text, doc, gazetteer) if v2 else []
+    if special or bare:
+        mentions = sorted(mentions + bare, key=lambda m: m[0])
     resolved = _resolve_surnames(
         refine_mentions(
             [m for _start, m in mentions],
@@ -302,6 +315,11 @@ class MentionDecider(Protocol):
         """The optional feature groups the scorer was trained with."""
         ...
 
+    @property
+    def features(self) -> str:
+        """The feature set ("v1", "v2") the scorer was trained with."""
+        ...
+
     def decide(self, mention: tuple[str, str, str], rule_keeps: bool, features: Sequence[str]) -> str | None:
         """The label to output for the mention, or None to drop it."""
         ...
@@ -309,7 +327,7 @@ class MentionDecider(Protocol):
 
 def _scored_mentions(
     ent: Span, previous: Span | None, text: str, headline_end: int, gazetteer: Gazetteer, scorer: MentionDecider,
-    also: Mapping[str, set[str]],
+    also: Mapping[str, set[str]], single: Mapping[str, set[str]] | None = None,
 ) -> list[tuple[str, str, str]]:
     """The mentions of one span as the scorer decides them; spans of any label but numbers and
     dates are candidates (a WORK_OF_ART or LAW span may be a name the model mislabelled)."""
@@ -320,6 +338,9 @@ def _scored_mentions(
     else:
         name = _clean(ent.text)
         candidates = [(name, ent.label_, name)] if len(name) > 1 and any(ch.isalpha() for ch in name) else []
+    if scorer.features != "v1" and ent.label_ == "NORP":
+        # "Americans", "Afghans": nouns for people, not mentions of the country (the annotation rule)
+        candidates = [m for m in candidates if not (m[1] == "GPE" and m[0].endswith("s"))]
     doc = ent.doc
     words = text[ent.start_char : ent.end_char].split()
     last_word = words[-1] if words else ""
@@ -337,12 +358,43 @@ def _scored_mentions(
             next_word=doc[ent.end].lower_ if ent.end < len(doc) else "</s>",
             gazetteer_span=bool(ent.ent_id_), weak=not keeps and ent.label_ in KEPT_LABELS, titled=titled,
             also=frozenset(also.get(last_word, set()) - {ent.label_}) if last_word else frozenset(),
+            single=frozenset(single.get(mention[0], ())) if single and " " not in mention[0] else frozenset(),
         )
         features = span_features(mention[0], ent.label_, mention[1], ctx, aliases=gazetteer.aliases,
-                                 demonyms=gazetteer.demonyms, acronyms=gazetteer.known_acronyms, groups=scorer.groups)
+                                 demonyms=gazetteer.demonyms, acronyms=gazetteer.known_acronyms, groups=scorer.groups,
+                                 feature_set=scorer.features)
         label = scorer.decide(mention, keeps, features)
+        if label is None and scorer.features != "v1" and ent.ent_id_ and mention[1] == "PERSON":
+            label = "PERSON"  # v2: the gazetteer's people are never dropped ("Putin spoke.")
         if label is not None:
             out.append((mention[0], label, mention[2]))
+    return out
+
+
+_PUNCT = ".,;:!?\"'()‘’“”"
+_BARE_CODE = re.compile(r"(?<![\w.&-])(U\.S\.|U\.K\.|US|UK)(?![\w&-])")
+
+
+def _bare_country_codes(text: str, doc: Doc, gazetteer: Gazetteer) -> list[tuple[int, tuple[str, str, str]]]:
+    """v2: "US", "U.S.", "UK", "U.K." the small model left out of every span are GPE mentions of the
+    country, unless a capitalised word follows ("U.S. Army" is the model's to find) or the words
+    around are in capitals too ("TELL US MORE")."""
+    if "U" not in text:
+        return []
+    out = []
+    for match in _BARE_CODE.finditer(text):
+        start, end = match.span(1)
+        code = match.group(1)
+        after = text[end:].lstrip(" ")
+        if after[:1].isupper():
+            continue
+        if "." not in code:
+            near = text[max(0, start - 20) : start].split()[-2:] + text[end : end + 20].split()[:2]
+            if any(len(w) > 2 and w.isalpha() and w.isupper() for w in (n.strip(_PUNCT) for n in near)):
+                continue
+        if any(e.start_char < end and start < e.end_char for e in doc.ents):
+            continue
+        out.append((start, (code, "GPE", gazetteer.aliases.get(code, code))))
     return out
 
 

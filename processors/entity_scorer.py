@@ -3,9 +3,9 @@
 The small model's own decision (is this span a name, and of which type) causes most of the
 extractor's errors on unseen text (eval/data/README.md, round five). `SpanScorer` re-makes that
 decision for every candidate mention with a multinomial linear model over four classes, PERSON,
-ORG, GPE and NONE, read from a committed JSON artifact (`models/entities-v1.json`, trained by
-`eval/train_entities.py` on the development gold sets). Inference is pure Python: a sum of the
-weights of the mention's features per class, argmax.
+ORG, GPE and NONE, read from a committed JSON artifact (`models/entities-v2.json`, the default,
+or `models/entities-v1.json`; trained by `eval/train_entities.py` on the development gold sets).
+Inference is pure Python: a sum of the weights of the mention's features per class, argmax.
 
 Features (`span_features`, shared by training and inference) are binary strings: the model's label
 and the label our rules give (and the pair), whether the span is a gazetteer pattern, whether the
@@ -15,6 +15,15 @@ given-name, GeoNames-place, gazetteer-alias and demonym hits, organisation and n
 whether the span sits in a title-cased headline or opens the text, recurs in the text, is used as
 a common word, is followed by a possessive or quoted; with the "context" group the words just
 before and after the span, with the "words" group its first and last words.
+
+Feature set "v2" (the artifact's "features" key; v1 artifacts have none) adds organisation cues:
+an organisation head noun ending a name of several words ("Civil Air Patrol", "High Court") or
+an "X of" head ("Court of Appeal"), a facility head ("Memorial Pool"), "the" before the span and
+"the" + a plural ("the Greens", "the Dodgers"), a capital inside one word ("HiteJinro"), an
+all-capital name used twice, and "the model read this one word both as a person and as
+an organisation elsewhere" ("Labour"). With a v2 scorer the extractor also applies two rules of
+the annotation guide (`processors.entities`): plural demonyms ("Americans") are people, not the
+country, and a bare "US"/"UK" outside every span is the country.
 """
 
 from __future__ import annotations
@@ -37,7 +46,8 @@ from processors.names import (
 )
 
 FORMAT = "newswatch.entity-spans.v1"
-DEFAULT_SCORER_FILE = "models/entities-v1.json"
+DEFAULT_VERSION = "entities-v2"
+"""The artifact `EntityExtractor.load` uses (`models/<version>.json`); "entities-v1" stays loadable."""
 CLASSES = ("NONE", "PERSON", "ORG", "GPE")
 SCORED = frozenset(CLASSES[1:])
 NUMERIC_LABELS = frozenset({"DATE", "TIME", "PERCENT", "MONEY", "QUANTITY", "ORDINAL", "CARDINAL"})
@@ -58,14 +68,16 @@ class SpanContext:
     weak: bool = False
     titled: bool = False
     also: frozenset[str] = frozenset()  # labels the model gave other spans ending in the same word
+    single: frozenset[str] = frozenset()  # v2: the model's labels for one-word spans of this word
 
 
 def span_features(
     name: str, ner_label: str, rule_label: str, ctx: SpanContext, *,
     aliases: Mapping[str, str], demonyms: Mapping[str, str], acronyms: Container[str] = frozenset(),
-    groups: Iterable[str] = (),
+    groups: Iterable[str] = (), feature_set: str = "v1",
 ) -> list[str]:
-    """The binary features of one candidate mention (see the module docstring)."""
+    """The binary features of one candidate mention (see the module docstring); `feature_set` "v2"
+    adds the organisation cues of `_v2_features` to the v1 set, which stays as it was."""
     words = name.split() or [name]
     rule = f"rule={rule_label}"
     out = [f"ner={ner_label}", rule, f"ner={ner_label}|{rule}", f"ntok={min(len(words), 4)}"]
@@ -102,10 +114,55 @@ def span_features(
         if on:
             out += [key, f"{key}|{rule}"]
     out += [f"also={label}" for label in sorted(ctx.also)]
+    if feature_set != "v1":
+        out += _v2_features(name, words, rule, ctx)
     if "context" in groups:
         out += [f"p={ctx.prev_word}", f"n={ctx.next_word}"]
     if "words" in groups:
         out += [f"first={words[0].lower()}", f"last={words[-1].lower()}"]
+    return out
+
+
+ORG_HEADS = frozenset({
+    "academy", "administration", "agency", "airlines", "airways", "alliance", "assembly", "association",
+    "authority", "bank", "battalion", "board", "branch", "brigade", "bureau", "cabinet", "caucus", "college",
+    "command", "commission", "committee", "company", "congress", "co", "corp", "corporation", "corps", "council",
+    "court", "department", "directorate", "division", "enterprise", "federation", "fleet", "force", "forces",
+    "foundation", "fund", "government", "group", "guard", "inc", "institute", "league", "llc", "ltd",
+    "ministry", "navy", "network", "office", "organisation", "organization", "parliament", "party", "patrol",
+    "plc", "police", "press", "productions", "regiment", "representatives", "reserve", "senate", "service",
+    "society", "squadron", "studios", "team", "tribunal", "trust", "union", "university", "wing",
+})
+"""Head nouns of organisations (facility words such as "park", "stadium" or "station" left out)."""
+FACILITY_HEADS = frozenset({
+    "airport", "arena", "base", "bridge", "building", "centre", "center", "field", "hall", "highway",
+    "island", "park", "plaza", "road", "square", "stadium", "station", "street", "tower",
+})
+_ORG_OF = ("Ministry of ", "Department of ", "University of ", "Bank of ", "Office of ", "Institute of ", "Court of ",
+           "House of ", "Board of ", "Council of ", "Armed Forces of ", "Army of ", "Government of ", "Party of ",
+           "Federation of ", "Association of ", "Union of ", "Bureau of ", "Commission of ", "Academy of ",
+           "College of ", "School of ", "Society of ", "Church of ", "Center for ", "Centre for ", "Institute for ",
+           "Council on ", "Committee on ", "Committee for ")
+def _v2_features(name: str, words: list[str], rule: str, ctx: SpanContext) -> list[str]:
+    """The v2 additions (organisation cues); each is also crossed with the rules' label."""
+    last = words[-1].lower().rstrip(".")
+    before = ctx.text[max(0, ctx.start - 4) : ctx.start]
+    the = before.lower() == "the " or before.endswith(" the")
+    flags = {
+        "org_head": last in ORG_HEADS and len(words) > 1,
+        "org_of": name.startswith(_ORG_OF),
+        "fac_head": last in FACILITY_HEADS and len(words) > 1,
+        "the": the,
+        "the_plural": the and len(words) == 1 and name.endswith("s") and not name.isupper(),
+        "camel": len(words) == 1 and any(ch.isupper() for ch in name[1:]) and not name.isupper(),
+        "acronym_recurs": name.isupper() and len(name) > 1 and ctx.text.count(name) > 1,
+        # "Labour" read as a person in one place and as an organisation in another
+        "person_and_org": {"PERSON", "ORG"} <= ctx.single and not is_given_name(name),
+    }
+    out = []
+    for key, on in flags.items():
+        if on:
+            out += [key, f"{key}|{rule}"]
     return out
 
 
@@ -117,20 +174,23 @@ class SpanScorer:
     bias: Mapping[str, float]
     groups: tuple[str, ...] = ()
     version: str = "entities-v1"
+    features: str = "v1"
 
     @classmethod
-    def load(cls, path: str | Path | None = None) -> SpanScorer:
-        """Read the artifact (the packaged `models/entities-v1.json` by default)."""
+    def load(cls, path: str | Path | None = None, *, version: str = DEFAULT_VERSION) -> SpanScorer:
+        """Read an artifact: `path`, else the packaged `models/<version>.json` (the default
+        version's by default; "entities-v1" stays loadable)."""
+        where = str(path) if path is not None else f"models/{version}.json"
         try:
             raw = (
-                resources.files("processors").joinpath(DEFAULT_SCORER_FILE).read_text(encoding="utf-8")
+                resources.files("processors").joinpath(where).read_text(encoding="utf-8")
                 if path is None
                 else Path(path).read_text(encoding="utf-8")
             )
             data = json.loads(raw)
         except (OSError, json.JSONDecodeError) as exc:
             raise ConfigError(
-                f"cannot read entity span model {path or DEFAULT_SCORER_FILE}: {exc}; "
+                f"cannot read entity span model {where}: {exc}; "
                 "re-create it with `python -m eval.train_entities`"
             ) from exc
         return cls.from_dict(data)
@@ -146,7 +206,7 @@ class SpanScorer:
                 if w:
                     weights[c][feature] = w
         return cls(weights, dict(zip(CLASSES, data["bias"], strict=True)), tuple(data["groups"]),
-                   str(data.get("version", "entities-v1")))
+                   str(data.get("version", "entities-v1")), str(data.get("features", "v1")))
 
     def __post_init__(self) -> None:
         rows: dict[str, list[float]] = {}

@@ -147,9 +147,11 @@ def test_one_word_name_read_as_person_and_org_is_an_org(extractor: EntityExtract
     assert not [e for e in found if e.canonical == "Labour" and e.label == "PERSON"]
 
 
-@pytest.mark.xfail(strict=True, reason="entities-v1 reads both 'Labour' spans as PERSON (round six report)")
 def test_one_word_name_read_as_person_and_org_with_the_scorer(extractor: EntityExtractor) -> None:
-    assert ("Labour", "ORG") in {(e.canonical, e.label) for e in extractor.extract(_LABOUR)}
+    # entities-v1 read both spans as PERSON; v2's "person_and_org" cue (fresh-ent-014 is training data)
+    found = {(e.canonical, e.label) for e in extractor.extract(_LABOUR)}
+    assert ("Labour", "ORG") in found
+    assert ("Labour", "PERSON") not in found
 
 
 def test_entities_from_doc_uses_the_given_text(extractor: EntityExtractor) -> None:

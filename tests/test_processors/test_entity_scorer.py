@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 
 from newswatch import ConfigError
 from processors import EntityExtractor
+from processors.entities import _bare_country_codes
 from processors.entity_scorer import CLASSES, FORMAT, SpanContext, SpanScorer, span_features
 
 
@@ -48,3 +51,59 @@ def test_extractor_uses_the_scorer_by_default(extractor: EntityExtractor) -> Non
     assert extractor.scorer is not None
     found = {(e.canonical, e.label) for e in extractor.extract("Chancellor Olaf Scholz met officials in Berlin.")}
     assert {("Olaf Scholz", "PERSON"), ("Berlin", "GPE")} <= found
+
+
+@pytest.mark.parametrize(("version", "features"), [("entities-v1", "v1"), ("entities-v2", "v2")])
+def test_both_artifacts_load_by_version(version: str, features: str) -> None:
+    scorer = SpanScorer.load(version=version)
+    assert (scorer.version, scorer.features) == (version, features)
+
+
+def test_unknown_version_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="train_entities"):
+        SpanScorer.load(version="entities-v0")
+
+
+def test_v2_adds_organisation_cues_and_leaves_v1_as_it_was() -> None:
+    text = "She joined the Civil Air Patrol and the Greens."
+    ctx = SpanContext(text, 15, 31, 0)
+    v1 = span_features("Civil Air Patrol", "ORG", "ORG", ctx, aliases={}, demonyms={})
+    v2 = span_features("Civil Air Patrol", "ORG", "ORG", ctx, aliases={}, demonyms={}, feature_set="v2")
+    assert v2[: len(v1)] == v1
+    assert {"org_head", "org_head|rule=ORG", "the"} <= set(v2) - set(v1)
+    plural = span_features("Greens", "NORP", "NORP", SpanContext(text, 40, 46, 0), aliases={}, demonyms={},
+                           feature_set="v2")
+    assert "the_plural" in plural
+
+
+@pytest.fixture(scope="module")
+def extractor_v2(extractor: EntityExtractor) -> EntityExtractor:
+    return EntityExtractor(extractor.nlp, extractor.gazetteer, scorer=SpanScorer.load(version="entities-v2"))
+
+
+@pytest.mark.parametrize(
+    ("text", "present", "absent"),
+    [
+        pytest.param("Prices rose in the US last year, economists said on Monday.",
+                     {("United States", "GPE")}, set(), id="bare-us"),
+        pytest.param("Many Americans said they would vote early this year.",
+                     set(), {("United States", "GPE")}, id="plural-demonym-is-people"),
+    ],
+)
+def test_v2_rules(extractor_v2: EntityExtractor, text: str, present: set[tuple[str, str]],
+                  absent: set[tuple[str, str]]) -> None:
+    found = {(e.canonical, e.label) for e in extractor_v2.extract(text)}
+    assert present <= found
+    assert not absent & found
+
+
+def test_v1_scorer_ignores_the_v2_rules(extractor: EntityExtractor) -> None:
+    v1 = EntityExtractor(extractor.nlp, extractor.gazetteer, scorer=SpanScorer.load(version="entities-v1"))
+    found = {(e.canonical, e.label) for e in v1.extract("Many Americans said they would vote early this year.")}
+    assert ("United States", "GPE") in found  # the v1 extractor as shipped: the demonym table's reading
+
+
+def test_bare_country_codes_skip_names_and_shouting(extractor: EntityExtractor) -> None:
+    text = "TELL US MORE. The U.S. Army left the UK, and the US said so."
+    found = [m for _start, m in _bare_country_codes(text, SimpleNamespace(ents=()), extractor.gazetteer)]  # type: ignore[arg-type]
+    assert found == [("UK", "GPE", "United Kingdom"), ("US", "GPE", "United States")]
