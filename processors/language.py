@@ -101,7 +101,14 @@ class LanguageDetector:
             fallbacks.append(declared_language(declared))
             letters.append(letter_counts(samples[-1]))
         read = [i for i, (latin, other) in enumerate(letters) if latin + other >= MIN_LETTERS]
-        found = dict(zip(read, self._scorer.classify_many([samples[i] for i in read]), strict=True))
+        texts = [samples[i] for i in read]
+        # The same answers either way; FastScorer's ~75 numpy calls cost more than py3langid's own
+        # walk of one sample, and much less than its walk of two or more (see FastScorer).
+        if len(texts) > 1:
+            scored = self._scorer.classify_many(texts)
+        else:
+            scored = [self._identifier.classify(text) for text in texts]
+        found = dict(zip(read, scored, strict=True))
         out: list[Detection] = []
         for i, fallback in enumerate(fallbacks):
             latin, other = letters[i]
@@ -164,6 +171,10 @@ class FastScorer:
     numpy calls rather than a few per text. Each text's features, counts and their order (first
     seen first, as in the `Counter` py3langid builds) are py3langid's, and so is the scoring
     (`_decide`: the same float32 operations, row by row), so the answers are the same floats.
+
+    Cost: a fixed ~75 numpy calls a batch plus ~20 us a text, against ~0.25 ms a text for
+    py3langid (300-character samples): cheaper from two texts up, ~4-5x over a batch of 64
+    (`bench/bench_language.py`). A lone text is cheaper through py3langid (`detect_many`).
     """
 
     SEPARATOR = 0xFF
