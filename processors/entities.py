@@ -254,13 +254,14 @@ def entities_from_doc(
     also: dict[str, set[str]] = {}
     v2 = scorer is not None and scorer.features != "v1"  # the v2 rules come with the v2 scorer only
     single: dict[str, set[str]] = {}  # v2: the model's labels for one-word spans, by word
+    ents = doc.ents  # once: each read of Doc.ents builds its Span objects again
     if scorer is not None:
-        for ent in doc.ents:  # the span's text sliced from the string: Span.text rebuilds it per token
+        for ent in ents:  # the span's text sliced from the string: Span.text rebuilds it per token
             words = text[ent.start_char : ent.end_char].split()
             also.setdefault(words[-1] if words else "", set()).add(ent.label_)
-            if v2 and len(words) == 1:
+            if v2 and len(words) == 1 and ent.label_ in {"PERSON", "ORG"}:
                 single.setdefault(_clean(words[0]), set()).add(ent.label_)
-    for ent in doc.ents:
+    for ent in ents:
         if special and any(s < ent.end_char and ent.start_char < e for s, e, _l in special):
             previous = ent
             continue
@@ -281,7 +282,7 @@ def entities_from_doc(
                 continue
             mentions.append((ent.start_char, mention))
         previous = ent
-    bare = _bare_country_codes(text, doc, gazetteer) if v2 else []
+    bare = _bare_country_codes(text, ents, gazetteer) if v2 and "U" in text else []
     if special or bare:
         mentions = sorted(mentions + bare, key=lambda m: m[0])
     resolved = _resolve_surnames(
@@ -375,12 +376,12 @@ _PUNCT = ".,;:!?\"'()‘’“”"
 _BARE_CODE = re.compile(r"(?<![\w.&-])(U\.S\.|U\.K\.|US|UK)(?![\w&-])")
 
 
-def _bare_country_codes(text: str, doc: Doc, gazetteer: Gazetteer) -> list[tuple[int, tuple[str, str, str]]]:
+def _bare_country_codes(
+    text: str, ents: Sequence[Span], gazetteer: Gazetteer
+) -> list[tuple[int, tuple[str, str, str]]]:
     """v2: "US", "U.S.", "UK", "U.K." the small model left out of every span are GPE mentions of the
     country, unless a capitalised word follows ("U.S. Army" is the model's to find) or the words
     around are in capitals too ("TELL US MORE")."""
-    if "U" not in text:
-        return []
     out = []
     for match in _BARE_CODE.finditer(text):
         start, end = match.span(1)
@@ -392,7 +393,7 @@ def _bare_country_codes(text: str, doc: Doc, gazetteer: Gazetteer) -> list[tuple
             near = text[max(0, start - 20) : start].split()[-2:] + text[end : end + 20].split()[:2]
             if any(len(w) > 2 and w.isalpha() and w.isupper() for w in (n.strip(_PUNCT) for n in near)):
                 continue
-        if any(e.start_char < end and start < e.end_char for e in doc.ents):
+        if any(e.start_char < end and start < e.end_char for e in ents):
             continue
         out.append((start, (code, "GPE", gazetteer.aliases.get(code, code))))
     return out

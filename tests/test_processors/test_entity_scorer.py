@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import pytest
 
 from newswatch import ConfigError
@@ -105,5 +103,5 @@ def test_v1_scorer_ignores_the_v2_rules(extractor: EntityExtractor) -> None:
 
 def test_bare_country_codes_skip_names_and_shouting(extractor: EntityExtractor) -> None:
     text = "TELL US MORE. The U.S. Army left the UK, and the US said so."
-    found = [m for _start, m in _bare_country_codes(text, SimpleNamespace(ents=()), extractor.gazetteer)]  # type: ignore[arg-type]
+    found = [m for _start, m in _bare_country_codes(text, [], extractor.gazetteer)]
     assert found == [("UK", "GPE", "United Kingdom"), ("US", "GPE", "United States")]
