@@ -32,9 +32,18 @@ configuration can pin "lexicon.v1" and a change in behaviour ships as a new name
   (`processors/models/topics-v6.json`), since every model reads the energy lexicon's score.
   Registered, not the default: its cross-validated energy F1 fell short of v5's by more than the
   0.005 that round five's rule allowed (`eval/README.md`).
+* "lexicon.v7": for feed items (title + a one-sentence summary, or a title alone). lexicon.v6's
+  taxonomy and features (words and bigrams for every label, the lexicon scores of all topics),
+  models trained on the tuning split, feed-length views of its items (title + the first
+  sentences) and the hand-labelled feed batch topics_fresh1 (`processors/models/topics-v7.json`,
+  `python -m eval.train_topics --model v7`). Its lexicon gate is chosen per label by
+  cross-validation and recorded in the artifact (`min_terms`: 2 = the taxonomy's rule, 1 = one
+  phrase above the weak weight, 0 = no phrase needed; see `Classifier.enough_terms`): an ambiguous
+  weak word still never carries a label alone, and a label always names its evidence, lexicon
+  phrases first, then the model's strongest words (a label with neither is not assigned).
 
 lexicon.v3, v4 and v5 read `taxonomy-v4.toml`, a frozen byte-for-byte copy of the taxonomy their
-models were trained against (`FROZEN_TAXONOMY`); lexicon.v1, v2 and v6 read `taxonomy.toml`.
+models were trained against (`FROZEN_TAXONOMY`); lexicon.v1, v2, v6 and v7 read `taxonomy.toml`.
 """
 
 from __future__ import annotations
@@ -57,6 +66,9 @@ FROZEN_TAXONOMY = "taxonomy-v4.toml"
 """The taxonomy as it was before round five's energy lexicon, which the v3-v5 artifacts name by
 SHA-256; kept unchanged so those classifiers load and label as they did."""
 FIELDS = ("title", "summary", "body")
+WEAK_WEIGHT = 1.0
+"""Phrases weighing this or less are the taxonomy's ambiguous words ("defence", "trade", "energy",
+"customs", "tank"): under a model's relaxed gate (lexicon.v7) they still never carry a label alone."""
 
 
 @dataclass(frozen=True)
@@ -203,10 +215,22 @@ class Classifier:
             out = self._model_scores(out, title, summary, text)
         return sorted(out, key=lambda s: (-s.raw, s.label))
 
-    def enough_terms(self, label: str, evidence: Iterable[str]) -> bool:
-        """The lexicon's `min_terms` rule: enough distinct phrases (a strong one counts as two)."""
+    def enough_terms(self, label: str, evidence: Iterable[str], min_terms: int | None = None) -> bool:
+        """The lexicon's `min_terms` rule: enough distinct phrases (a strong one counts as two).
+
+        A model's own gate (`min_terms` from its artifact, lexicon.v7) relaxes it: 1 = one phrase
+        weighing more than `WEAK_WEIGHT` is enough; 0 = no phrase is needed either (the model's words
+        are the evidence). Under either, the taxonomy's weak, ambiguous words ("defence", "trade",
+        "energy") still never carry a label alone: found alone they need the taxonomy's rule.
+        """
         rule = self.rules[label]
-        return sum(2 if rule.terms.get(t, 0.0) >= self.strong_weight else 1 for t in evidence) >= rule.min_terms
+        evidence = tuple(evidence)
+        units = sum(2 if rule.terms.get(t, 0.0) >= self.strong_weight else 1 for t in evidence)
+        if min_terms is None or min_terms >= 2:
+            return units >= (rule.min_terms if min_terms is None else min_terms)
+        if not evidence:
+            return min_terms == 0
+        return units >= rule.min_terms or any(rule.terms.get(t, 0.0) > WEAK_WEIGHT for t in evidence)
 
     def _model_scores(self, lexicon: list[TopicScore], title: str, summary: str, text: str) -> list[TopicScore]:
         """Replace the lexicon's decision on the model's labels by the model's (lexicon.v3)."""
@@ -218,8 +242,10 @@ class Classifier:
         for label, p in self.model.probabilities(words, lex).items():
             model = self.model.labels[label]
             old = by_label.get(label, TopicScore(label, 0.0, (), (), False))
-            assigned = p >= model.threshold and self.enough_terms(label, old.evidence)
+            assigned = p >= model.threshold and self.enough_terms(label, old.evidence, model.min_terms)
             learned = tuple(t for t in self.model.top_terms(label, words) if t not in old.evidence) if assigned else ()
+            if assigned and not (old.evidence or learned):
+                assigned = False  # a label always names its evidence (only a gate of 0 gets here)
             by_label[label] = TopicScore(label, old.raw, old.evidence + learned, old.negatives,
                                          assigned, round(p, 4), model.threshold)
         return list(by_label.values())
@@ -311,6 +337,7 @@ CLASSIFIERS: dict[str, Callable[..., Classifier]] = {
     "lexicon.v4": _linear_lexicon("lexicon.v4", "topics-v4.json", FROZEN_TAXONOMY),
     "lexicon.v5": _linear_lexicon("lexicon.v5", "topics-v5.json", FROZEN_TAXONOMY),
     "lexicon.v6": _linear_lexicon("lexicon.v6", "topics-v6.json", TAXONOMY),
+    "lexicon.v7": _linear_lexicon("lexicon.v7", "topics-v7.json", TAXONOMY),
 }
 """Versioned classifier factories; the name is what settings pin."""
 

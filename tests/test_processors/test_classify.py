@@ -12,7 +12,7 @@ from newswatch import ConfigError
 from processors import DEFAULT_CLASSIFIER, Classifier, load_classifier
 
 ROOT = Path(__file__).resolve().parents[2]
-LEXICONS = ["lexicon.v2", "lexicon.v3", "lexicon.v4", "lexicon.v5", "lexicon.v6"]
+LEXICONS = ["lexicon.v2", "lexicon.v3", "lexicon.v4", "lexicon.v5", "lexicon.v6", "lexicon.v7"]
 
 HARD_CASES = [
     pytest.param(
@@ -190,7 +190,7 @@ ENERGY_HARD_CASES = [  # issue 4: what the energy label must not take, and two i
 ]
 
 
-@pytest.mark.parametrize("name", sorted({DEFAULT_CLASSIFIER, "lexicon.v5", "lexicon.v6"}))
+@pytest.mark.parametrize("name", sorted({DEFAULT_CLASSIFIER, "lexicon.v5", "lexicon.v6", "lexicon.v7"}))
 @pytest.mark.parametrize(("title", "summary", "body", "energy"), ENERGY_HARD_CASES)
 def test_energy_hard_cases(name: str, title: str, summary: str, body: str, energy: bool) -> None:
     labels = {t.label for t in _classifier(name).classify(title, summary, body)}
