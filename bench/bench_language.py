@@ -22,6 +22,8 @@ own fixtures only.
 * CPU cost per article (`process_time`, both detectors over all items in each round, in
   alternating order; the verdict is the median of the rounds' paired ratios), with the load.
 
+`--processor N` instead times the whole processor (`enrich_batch`) with each detector, on the
+first N of bench_processors' articles: the effect on the issue-2 ratio.
 `--verify-automaton` instead checks, over every transition of py3langid's model, the premise of
 the current detector's vectorised walk (`verify_automaton`).
 
@@ -36,7 +38,7 @@ import statistics
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -156,6 +158,60 @@ def verify_automaton(detector: LanguageDetector) -> int:
     return wrong
 
 
+def processor_effect(limit: int, rounds: int, batch_size: int) -> None:
+    """The whole processor (`enrich_batch`, as bench_processors times it, on its articles) with the
+    current detection and with the reference's, paired rounds in alternating order, CPU time."""
+    import bench_processors  # a sibling script: importable when this one is run
+
+    from processors import build_processor, enrich_batch
+
+    articles = bench_processors.load_articles(limit)
+    processor = build_processor(batch_size=batch_size)
+    current = processor.detector or LanguageDetector.default()
+    reference = ReferenceDetector()
+
+    class Reference(LanguageDetector):
+        def __init__(self) -> None:  # no model of its own: the reference's
+            pass
+
+        def detect_many(self, items: Iterable[tuple[str, str, str, str]]) -> list[Detection]:
+            return [reference.detect(*item) for item in items]
+
+    arms: dict[str, LanguageDetector] = {"current": current, "reference": Reference()}
+    for detector in arms.values():  # warm-up
+        enrich_batch(articles, processor.classifier, processor.extractor, detector)
+    took: dict[str, list[float]] = {name: [] for name in arms}
+    lang: dict[str, list[float]] = {name: [] for name in arms}
+    names = list(arms)
+    for r in range(rounds):
+        for name in names[r % 2 :] + names[: r % 2]:
+            detector = arms[name]
+            start = time.process_time()
+            for i in range(0, len(articles), batch_size):
+                detector.detect_many(
+                    (a.title, a.summary, a.text, a.language) for a in articles[i : i + batch_size]
+                )
+            lang[name].append((time.process_time() - start) / len(articles))
+            start = time.process_time()
+            enrich_batch(articles, processor.classifier, processor.extractor, detector)
+            took[name].append((time.process_time() - start) / len(articles))
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(
+        f"processor (enrich_batch) on {len(articles)} articles, {rounds} rounds, CPU per article (load {load}):"
+    )
+    for name in names:
+        print(
+            f"  {name:9} detection {statistics.median(lang[name]) * 1e6:6.1f} us, whole processor "
+            f"{statistics.median(took[name]) * 1e3:6.2f} ms (median; best {min(took[name]) * 1e3:.2f} ms)"
+        )
+    gain = sorted(r / c for r, c in zip(took["reference"], took["current"], strict=True))
+    print(
+        f"  processor speed, current over reference, per round: median {statistics.median(gain):.3f}x "
+        f"(min {gain[0]:.3f}x, max {gain[-1]:.3f}x); with the same bare spaCy, the bench_processors "
+        "ratio moves by that factor"
+    )
+
+
 def _outlet(path: Path, base: Path) -> str:
     parts = path.relative_to(base).parts
     return parts[0] if len(parts) > 1 else base.name
@@ -210,9 +266,19 @@ def main() -> int:
         action="store_true",
         help="only check the py3langid automaton is Aho-Corasick (FastScorer's premise), ~20 s",
     )
+    parser.add_argument(
+        "--processor",
+        type=int,
+        default=0,
+        metavar="N",
+        help="only time enrich_batch on bench_processors' first N articles, current vs reference detection",
+    )
     args = parser.parse_args()
     if args.verify_automaton:
         return 1 if verify_automaton(LanguageDetector()) else 0
+    if args.processor:
+        processor_effect(args.processor, args.rounds, args.batch_size)
+        return 0
 
     items, have_corpora = load_items(max(1, args.every))
     if not have_corpora:
