@@ -53,7 +53,7 @@ if TYPE_CHECKING:
     from newswatch import Entity
 
 DATA = Path(__file__).resolve().parent / "data"
-POOL = ("heldout", "fresh", "fresh4", "fresh5", "fresh6", "fresh7", "fresh8")
+POOL = ("heldout", "fresh", "fresh4", "fresh5", "fresh6", "fresh7", "fresh8", "fresh9")
 """The sets annotated before the extractor was run on them: `entities_<name>.jsonl`."""
 SETS = ("gold", *POOL)
 CAUSES = ("not proposed", "wrong boundaries", "cut by the gazetteer", "canonical mismatch", "wrong label",

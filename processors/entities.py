@@ -28,6 +28,22 @@ in quotes, is a common word; in a title-cased headline a PERSON with no given na
 not a known place is kept only if one of its words recurs in the rest of the text. A name ending in
 an organisation word ("Corp", "Party", "Ministry", ...) is an ORG; a lone given name that starts
 exactly one full PERSON name in the document becomes it ("Boris" -> "Boris Johnson").
+
+With a v3 scorer (`models/entities-v3.json`) canonical forms follow the annotation guide more
+closely, and a few common-noun filters apply (the v1/v2 scorers and the rules alone are unchanged):
+an ORG/GPE abbreviation written with periods maps like its plain form ("N.A.A.C.P." -> "NAACP",
+"F.B.I." -> "FBI" -> its full name); an abbreviation whose period a full stop swallowed is read with
+it ("Calif.." -> "Calif." -> California); a compass initial before a known place or demonym is
+spelled out ("S. Korea", "N. Korea", "S. Korean"); the hyphenated rest of a given name that the
+tokenizer cut off is put back ("Yoon Suk" + "-yeol"); ecclesiastical and noble titles and
+post-nominals leave a person's name also from inside or after it ("Luis Antonio Gokim Cardinal
+Tagle", "David Amess MP"); "X City" is X when only X is a known place ("Santa Monica City"; "Quezon
+City" stays); a headline kicker before a colon is cut off ("Covid-19: Health Ministry"); hyphenated
+town names ("Leigh-on-Sea") are places and "... Hotel" facilities; a gazetteer organisation followed
+by ", <country>" is the place ("Toyota, Japan"); known places inside a hyphenated pair are GPE
+mentions ("Trump-Russia"); a lone title, rank or word for a kind of body ("Archbishop", "the
+Government") and the subject of a job title ("Manpower Minister") are not names; a NORP adjective
+the demonym table does not know is not a country ("English Premier League").
 """
 
 from __future__ import annotations
@@ -253,6 +269,7 @@ def entities_from_doc(
     previous: Span | None = None
     also: dict[str, set[str]] = {}
     v2 = scorer is not None and scorer.features != "v1"  # the v2 rules come with the v2 scorer only
+    v3 = v2 and scorer is not None and scorer.features != "v2"  # the v3 canonical-form rules: v3 scorer only
     single: dict[str, set[str]] = {}  # v2: the model's labels for one-word spans, by word
     ents = doc.ents  # once: each read of Doc.ents builds its Span objects again
     if scorer is not None:
@@ -271,7 +288,7 @@ def entities_from_doc(
         if scorer is not None:
             mentions += [
                 (ent.start_char, m)
-                for m in _scored_mentions(ent, previous, text, headline_end, gazetteer, scorer, also, single)
+                for m in _scored_mentions(ent, previous, text, headline_end, gazetteer, scorer, also, single, v3=v3)
             ]
             previous = ent
             continue
@@ -295,7 +312,8 @@ def entities_from_doc(
             acronyms=gazetteer.known_acronyms,
         )
     )
-    named = [(t, label, full_name(c, label, text, gazetteer)) for t, label, c in resolved]
+    named = [(t, label, full_name(undotted(c, label, gazetteer) if v3 else c, label, text, gazetteer))
+             for t, label, c in resolved]
     counts: dict[tuple[str, str], int] = {}
     first_text: dict[tuple[str, str], str] = {}
     for surface, label, canonical in named:
@@ -328,12 +346,12 @@ class MentionDecider(Protocol):
 
 def _scored_mentions(
     ent: Span, previous: Span | None, text: str, headline_end: int, gazetteer: Gazetteer, scorer: MentionDecider,
-    also: Mapping[str, set[str]], single: Mapping[str, set[str]] | None = None,
+    also: Mapping[str, set[str]], single: Mapping[str, set[str]] | None = None, *, v3: bool = False,
 ) -> list[tuple[str, str, str]]:
     """The mentions of one span as the scorer decides them; spans of any label but numbers and
     dates are candidates (a WORK_OF_ART or LAW span may be a name the model mislabelled)."""
     if ent.label_ in KEPT_LABELS:
-        candidates = _mentions(ent, gazetteer)
+        candidates = _mentions(ent, gazetteer, v3=v3)
     elif ent.label_ in NUMERIC_LABELS or ent.label_ == TITLE_LABEL:
         return []
     else:
@@ -342,6 +360,8 @@ def _scored_mentions(
     if scorer.features != "v1" and ent.label_ == "NORP":
         # "Americans", "Afghans": nouns for people, not mentions of the country (the annotation rule)
         candidates = [m for m in candidates if not (m[1] == "GPE" and m[0].endswith("s"))]
+    if v3:
+        candidates = [m for m in _v3_candidates(ent, candidates, gazetteer) if not _not_a_name(m, ent, gazetteer)]
     doc = ent.doc
     words = text[ent.start_char : ent.end_char].split()
     last_word = words[-1] if words else ""
@@ -367,6 +387,8 @@ def _scored_mentions(
         label = scorer.decide(mention, keeps, features)
         if label is None and scorer.features != "v1" and ent.ent_id_ and mention[1] == "PERSON":
             label = "PERSON"  # v2: the gazetteer's people are never dropped ("Putin spoke.")
+        if v3 and label == "GPE" and ent.label_ == "NORP" and mention[1] == "NORP":
+            label = None  # v3: a NORP no demonym maps to a country is no place ("English Premier League")
         if label is not None:
             out.append((mention[0], label, mention[2]))
     return out
@@ -486,7 +508,7 @@ def _follows_title(ent: Span, previous: Span | None) -> bool:
 _POSSESSIVE = re.compile(r"(?:'|’)s\s+")
 
 
-def _mentions(ent: Span, gazetteer: Gazetteer) -> list[tuple[str, str, str]]:
+def _mentions(ent: Span, gazetteer: Gazetteer, *, v3: bool = False) -> list[tuple[str, str, str]]:
     """One span's (text, label, canonical) mentions: usually one, none for noise.
 
     The small model often runs a possessive into one span ("U.S. Army's Integrated Fires Mission
@@ -499,18 +521,23 @@ def _mentions(ent: Span, gazetteer: Gazetteer) -> list[tuple[str, str, str]]:
         return []
     if ent.ent_id_:
         return [(_clean(ent.text), label, ent.ent_id_)]
-    split = split_run_on(_clean(ent.text), label, gazetteer.aliases, gazetteer.us_aliases)
+    raw = _extended(ent, gazetteer) if v3 else ent.text
+    split = split_run_on(_clean(raw), label, gazetteer.aliases, gazetteer.us_aliases)
     if split:
         return split
-    parts = _POSSESSIVE.split(ent.text) if label in {"ORG", "PERSON"} else [ent.text]
+    parts = _POSSESSIVE.split(raw) if label in {"ORG", "PERSON"} else [raw]
     if label == "PERSON":
         parts = parts[:1]
     elif len(parts) > 1 and any(part.strip().lower() in ORG_WORDS for part in parts[1:]):
-        parts = [ent.text]  # "New People's Army": the possessive is the name's own
+        parts = [raw]  # "New People's Army": the possessive is the name's own
+    if v3:  # "Covid-19: Health Ministry": a headline's kicker run into the name
+        parts = [piece for part in parts for piece in part.split(": ")]
     parts = [name for part in parts for name in split_list(_clean(part), label)]
     out = []
     for part in parts:
         mention = _mention(part, label, gazetteer)
+        if mention is not None and v3:
+            mention = _canonical_form(mention, gazetteer)
         if mention is not None:
             out.append(mention)
     return out
@@ -618,4 +645,150 @@ def _resolve_surnames(mentions: Iterable[tuple[str, str, str]]) -> list[tuple[st
             )  # "Boris" -> "Boris Johnson"
         else:
             out.append((text, label, canonical))
+    return out
+
+
+# --- v3: canonical forms by the annotation guide (applied with a v3 scorer only) -------------------
+_COMPASS = {"N": "North", "S": "South", "E": "East", "W": "West"}
+_COMPASS_NAME = re.compile(r"([NSEW])\.? ([A-Z][\w'’-]+(?: [A-Z][\w'’-]+)?)")
+_DOTTED = re.compile(r"(?:[A-Z]\.){2,}")
+_HYPHEN_TAILS = frozenset({
+    "era", "led", "style", "like", "based", "born", "backed", "owned", "run", "made", "type", "ish", "esque",
+    "linked", "aligned", "appointed", "allied", "friendly", "free", "level", "wide", "only", "less", "size",
+})
+"""Words that follow a name after a hyphen without being part of it ("Obama-era", "Trump-backed")."""
+RELIGIOUS_TITLES = frozenset({"Cardinal", "Monsignor", "Msgr.", "Rabbi", "Imam", "Ayatollah", "Patriarch"})
+"""Ecclesiastical titles dropped from the front of a PERSON; "Cardinal" also from inside one, where
+Catholic style writes it before the surname ("Luis Antonio Gokim Cardinal Tagle")."""
+NOBLE_TITLES = frozenset({"Baron", "Baroness", "Earl", "Countess", "Viscount", "Marquess", "Sheikha", "Emir"})
+"""Titles of nobility dropped from the front of a PERSON (HONORIFICS has Prince, Sir, Lord, ...)."""
+POST_NOMINALS = frozenset({"MP", "MEP", "MSP", "MLA", "QC", "KC", "OBE", "MBE", "CBE", "KBE", "DBE"})
+"""Letters after a name that are not part of it ("Sir David Amess MP")."""
+_INNER_TITLES = frozenset({"Cardinal"})
+
+
+def _extended(ent: Span, gazetteer: Gazetteer) -> str:
+    """The span's text with what the tokenizer cut off it: the hyphenated rest of a given name
+    ("Yoon Suk" + "-yeol": spaCy splits "Suk-yeol" at the hyphen and the small model stops there),
+    and the period of an abbreviation that a full stop swallowed ("Ridgecrest, Calif.." -> "Calif" + ".")."""
+    doc = ent.doc
+    end = ent.end
+    if end >= len(doc) or doc[end - 1].whitespace_:
+        return ent.text
+    after = doc[end]
+    if (
+        ent.label_ == "PERSON" and after.text == "-" and not after.whitespace_ and end + 1 < len(doc)
+        and len(ent) > 1 and len(doc[end - 1]) <= 5
+    ):
+        tail = doc[end + 1]
+        if (
+            tail.is_alpha and tail.is_lower and len(tail) <= 6 and tail.lower_ not in _HYPHEN_TAILS
+            and (tail.whitespace_ or end + 2 >= len(doc) or not doc[end + 2].is_alpha)
+            and not (end + 2 < len(doc) and not tail.whitespace_ and doc[end + 2].text == "-")
+        ):
+            return ent.text + "-" + tail.text
+    if after.text.startswith(".") and ent.text + "." in gazetteer.aliases:
+        return ent.text + "."
+    return ent.text
+
+
+def _canonical_form(mention: tuple[str, str, str], gazetteer: Gazetteer) -> tuple[str, str, str]:
+    """v3 canonical forms: "S. Korea", "N. Korea" and "S. Korean" are South/North Korea (a compass
+    initial before a known place or demonym); "Santa Monica City" is "Santa Monica" when only the
+    shorter name is a known place ("Quezon City", "Marawi City" are places themselves); titles
+    inside a person's name or after it are dropped ("... Gokim Cardinal Tagle", "David Amess MP")."""
+    text, label, canonical = mention
+    match = _COMPASS_NAME.fullmatch(text)
+    if match:
+        expanded = f"{_COMPASS[match.group(1)]} {match.group(2)}"
+        if expanded in places():
+            return text, "GPE", gazetteer.aliases.get(expanded, expanded)
+        if expanded in gazetteer.demonyms:
+            return text, "GPE", gazetteer.demonyms[expanded]
+    if label == "GPE" and canonical.endswith(" City") and canonical not in places():
+        base = canonical[: -len(" City")]
+        if base in places():
+            return text, label, gazetteer.aliases.get(base, base)
+    if label == "PERSON":
+        words = canonical.split()
+        if len(words) > 1 and (words[0] in RELIGIOUS_TITLES or words[0] in NOBLE_TITLES):
+            words = words[1:]
+        while len(words) > 1 and words[-1] in POST_NOMINALS:
+            words = words[:-1]
+        if len(words) > 2:
+            words = [words[0], *(w for w in words[1:-1] if w not in _INNER_TITLES), words[-1]]
+        if words != canonical.split():
+            return text, label, " ".join(words)
+    return mention
+
+
+def undotted(canonical: str, label: str, gazetteer: Gazetteer) -> str:
+    """An ORG or GPE abbreviation written with periods maps like its plain form ("N.A.A.C.P." ->
+    "NAACP", "F.B.I." -> "FBI", which `full_name` then spells out)."""
+    if label in {"ORG", "GPE"} and _DOTTED.fullmatch(canonical):
+        plain = canonical.replace(".", "")
+        return gazetteer.aliases.get(plain, plain)
+    return canonical
+
+
+GENERIC_BODIES = frozenset({
+    "Government", "Administration", "Cabinet", "Ministry", "Department", "Agency", "Council", "Committee",
+    "Commission", "Authority", "Opposition", "Company",
+})
+"""A lone capitalised word for a kind of body names none ("in line with the Government's measures")."""
+_PLACE_NAME = re.compile(r"[A-Z][a-z]+(?:-(?:on|upon|in|under|by|le|la|sur|en|am|an)-[A-Z][a-z]+)+")
+"""English and continental town names joined by hyphens ("Leigh-on-Sea", "Stratford-upon-Avon")."""
+_FACILITY_WORDS = (" Hotel", " Motel", " Resort", " Casino", " Mall")
+
+
+def _not_a_name(mention: tuple[str, str, str], ent: Span, gazetteer: Gazetteer) -> bool:
+    """v3 common-noun filters: a lone job title or rank ("former Archbishop of Manila": "Archbishop"
+    read as a place), a lone word for a kind of body ("the Government"), the subject of a job title
+    ("Manpower Minister Josephine Teo": "Manpower" is no organisation the title names)."""
+    name = mention[0]
+    if " " in name:
+        return False
+    if (name in gazetteer.titles or name in PERSON_TITLES or name in HONORIFICS or name in RELIGIOUS_TITLES
+            or name in NOBLE_TITLES):
+        return True
+    if mention[1] == "ORG" and name in GENERIC_BODIES:
+        return True
+    doc = ent.doc
+    return (
+        ent.end < len(doc) and doc[ent.end].text in {"Minister", "Ministers"} and mention[1] != "GPE"
+        and name not in gazetteer.demonyms and name not in places()
+    )
+
+
+def _v3_candidates(
+    ent: Span, candidates: list[tuple[str, str, str]], gazetteer: Gazetteer
+) -> list[tuple[str, str, str]]:
+    """v3 label fixes by the shape of the name or what follows it: "Leigh-on-Sea" is a town and
+    "Washington Plaza Hotel" a facility whatever the model said; a name followed by ", <country>"
+    is a place ("Toyota, Japan"); a hyphenated pair of names holds a mention of each known place
+    in it ("Trump-Russia collusion": Russia); a NORP adjective the demonym table does not know is
+    not a country ("English" of "English Premier League")."""
+    out = []
+    doc = ent.doc
+    for text, label, canonical in candidates:
+        if _PLACE_NAME.fullmatch(text) and label in {"PERSON", "ORG"}:
+            out.append((text, "GPE", canonical))
+            continue
+        if text.endswith(_FACILITY_WORDS) and label in {"PERSON", "ORG", "GPE"}:
+            out.append((text, "FAC", canonical))
+            continue
+        if (
+            label == "ORG" and ent.ent_id_ and ent.end + 1 < len(doc) and doc[ent.end].text == ","
+            and doc[ent.end + 1].text in places() and doc[ent.end + 1].ent_type_ == "GPE"
+        ):
+            out.append((text, "GPE", text))  # "Toyota, Japan": the city, not the company
+            continue
+        if "-" in text and " " not in text and label in {"ORG", "PERSON"}:
+            parts = text.split("-")
+            known = [p for p in parts if p in places() or p in gazetteer.demonyms]
+            if known and all(p[:1].isupper() for p in parts):
+                out += [(p, "GPE", gazetteer.demonyms.get(p, gazetteer.aliases.get(p, p))) for p in known]
+                out += [(p, label, p) for p in parts if p not in known]
+                continue
+        out.append((text, label, canonical))
     return out
