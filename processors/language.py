@@ -77,6 +77,9 @@ class LanguageDetector:
         from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
         self._identifier: LanguageIdentifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+        # Every language py3langid's model knows (97 ISO 639-1 codes): a feed's declared tag is
+        # believed only if it names one ("us", a region Korea Times declares, does not).
+        self._language_codes = frozenset(str(code) for code in self._identifier.nb_classes)
         self._identifier.set_languages(list(languages))
         self._scorer = FastScorer(self._identifier)
 
@@ -98,7 +101,8 @@ class LanguageDetector:
         for title, summary, text, declared in articles:
             sample = " ".join(part for part in (title, summary, text[:SAMPLE_CHARS]) if part)
             samples.append(sample[:SAMPLE_CHARS])
-            fallbacks.append(declared_language(declared))
+            code = declared_language(declared)
+            fallbacks.append(code if code in self._language_codes else "")
             letters.append(letter_counts(samples[-1]))
         read = [i for i, (latin, other) in enumerate(letters) if latin + other >= MIN_LETTERS]
         texts = [samples[i] for i in read]

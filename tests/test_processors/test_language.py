@@ -170,3 +170,12 @@ def test_scan_window_is_the_automaton_depth(detector: LanguageDetector) -> None:
         depth[frontier] = level
     assert (depth >= 0).all()
     assert depth.max() <= SCAN_WINDOW
+
+
+def test_a_declared_region_is_not_a_language(detector: LanguageDetector) -> None:
+    """Korea Times declares "us": its short English items must not become language "us" (and so
+    lose their topics and entities as non-English); a real declared language still counts."""
+    short = ("Yoon meets Biden", "", "")
+    assert detector.detect(*short, declared="us").language == ""
+    assert detector.detect(*short, declared="en-US").language == "en"
+    assert detector.detect("Merkel trifft Macron", "", "", declared="de").language == "de"
