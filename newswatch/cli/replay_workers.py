@@ -140,12 +140,10 @@ class Parts:
 def enrich_parts(parts: Parts, jobs: Sequence[Job]) -> list[Made]:
     """`processors.enrich_batch`, part by part: the language (unless given), then, for English
     (or unknown) articles only, the entities (one `nlp.pipe` pass) and topics that were asked for."""
-    languages = [
-        known
-        if known is not None
-        else parts.detector.detect(title, summary, text, declared).language
-        for title, summary, text, declared, _, known, _, _ in jobs
-    ]
+    unknown = [i for i, job in enumerate(jobs) if job[5] is None]
+    detected = parts.detector.detect_many([jobs[i][:4] for i in unknown]) if unknown else []
+    found_language = {i: d.language for i, d in zip(unknown, detected, strict=True)}
+    languages = [found_language[i] if job[5] is None else job[5] for i, job in enumerate(jobs)]
     english = [is_english(language) for language in languages]
     spacy = [i for i, job in enumerate(jobs) if english[i] and job[6]]
     found = dict(
