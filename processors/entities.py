@@ -521,7 +521,9 @@ def _mentions(ent: Span, gazetteer: Gazetteer, *, v3: bool = False) -> list[tupl
         return []
     if ent.ent_id_:
         return [(_clean(ent.text), label, ent.ent_id_)]
-    raw = _extended(ent, gazetteer) if v3 else ent.text
+    raw = ent.text  # once: Span.text rebuilds the string per token
+    if v3:
+        raw = _extended(ent, raw, gazetteer)
     split = split_run_on(_clean(raw), label, gazetteer.aliases, gazetteer.us_aliases)
     if split:
         return split
@@ -667,18 +669,23 @@ POST_NOMINALS = frozenset({"MP", "MEP", "MSP", "MLA", "QC", "KC", "OBE", "MBE", 
 _INNER_TITLES = frozenset({"Cardinal"})
 
 
-def _extended(ent: Span, gazetteer: Gazetteer) -> str:
+def _extended(ent: Span, raw: str, gazetteer: Gazetteer) -> str:
     """The span's text with what the tokenizer cut off it: the hyphenated rest of a given name
     ("Yoon Suk" + "-yeol": spaCy splits "Suk-yeol" at the hyphen and the small model stops there),
     and the period of an abbreviation that a full stop swallowed ("Ridgecrest, Calif.." -> "Calif" + ".")."""
     doc = ent.doc
     end = ent.end
-    if end >= len(doc) or doc[end - 1].whitespace_:
-        return ent.text
+    if end >= len(doc):
+        return raw
     after = doc[end]
+    following = after.text
+    if following != "-" and not following.startswith("."):
+        return raw
+    if doc[end - 1].whitespace_:
+        return raw
     if (
-        ent.label_ == "PERSON" and after.text == "-" and not after.whitespace_ and end + 1 < len(doc)
-        and len(ent) > 1 and len(doc[end - 1]) <= 5
+        following == "-" and ent.label_ == "PERSON" and not after.whitespace_ and end + 1 < len(doc)
+        and end - ent.start > 1 and len(doc[end - 1]) <= 5
     ):
         tail = doc[end + 1]
         if (
@@ -686,10 +693,10 @@ def _extended(ent: Span, gazetteer: Gazetteer) -> str:
             and (tail.whitespace_ or end + 2 >= len(doc) or not doc[end + 2].is_alpha)
             and not (end + 2 < len(doc) and not tail.whitespace_ and doc[end + 2].text == "-")
         ):
-            return ent.text + "-" + tail.text
-    if after.text.startswith(".") and ent.text + "." in gazetteer.aliases:
-        return ent.text + "."
-    return ent.text
+            return raw + "-" + tail.text
+    if following.startswith(".") and raw + "." in gazetteer.aliases:
+        return raw + "."
+    return raw
 
 
 def _canonical_form(mention: tuple[str, str, str], gazetteer: Gazetteer) -> tuple[str, str, str]:
@@ -753,11 +760,9 @@ def _not_a_name(mention: tuple[str, str, str], ent: Span, gazetteer: Gazetteer) 
         return True
     if mention[1] == "ORG" and name in GENERIC_BODIES:
         return True
-    doc = ent.doc
-    return (
-        ent.end < len(doc) and doc[ent.end].text in {"Minister", "Ministers"} and mention[1] != "GPE"
-        and name not in gazetteer.demonyms and name not in places()
-    )
+    if mention[1] == "GPE" or ent.end >= len(ent.doc) or name in gazetteer.demonyms or name in places():
+        return False
+    return ent.doc[ent.end].text in {"Minister", "Ministers"}
 
 
 def _v3_candidates(

@@ -3,8 +3,9 @@
 The small model's own decision (is this span a name, and of which type) causes most of the
 extractor's errors on unseen text (eval/data/README.md, round five). `SpanScorer` re-makes that
 decision for every candidate mention with a multinomial linear model over four classes, PERSON,
-ORG, GPE and NONE, read from a committed JSON artifact (`models/entities-v2.json`, the default,
-or `models/entities-v1.json`; trained by `eval/train_entities.py` on the development gold sets).
+ORG, GPE and NONE, read from a committed JSON artifact (`models/entities-v3.json`, the default,
+or `models/entities-v2.json` / `entities-v1.json`; trained by `eval/train_entities.py` on the
+development gold sets).
 Inference is pure Python: a sum of the weights of the mention's features per class, argmax.
 
 Features (`span_features`, shared by training and inference) are binary strings: the model's label
@@ -50,8 +51,8 @@ from processors.names import (
 )
 
 FORMAT = "newswatch.entity-spans.v1"
-DEFAULT_VERSION = "entities-v2"
-"""The artifact `EntityExtractor.load` uses (`models/<version>.json`); "entities-v1" stays loadable."""
+DEFAULT_VERSION = "entities-v3"
+"""The artifact `EntityExtractor.load` uses (`models/<version>.json`); "entities-v1" and "entities-v2" stay loadable."""
 CLASSES = ("NONE", "PERSON", "ORG", "GPE")
 SCORED = frozenset(CLASSES[1:])
 NUMERIC_LABELS = frozenset({"DATE", "TIME", "PERCENT", "MONEY", "QUANTITY", "ORDINAL", "CARDINAL"})
