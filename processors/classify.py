@@ -60,7 +60,7 @@ from newswatch import ConfigError, TopicLabel
 from processors.linear import LinearTopicModel, lexicon_features, word_features
 from processors.phrases import build_automaton, longest_matches
 
-DEFAULT_CLASSIFIER = "lexicon.v5"
+DEFAULT_CLASSIFIER = "lexicon.v7"
 TAXONOMY = "taxonomy.toml"
 FROZEN_TAXONOMY = "taxonomy-v4.toml"
 """The taxonomy as it was before round five's energy lexicon, which the v3-v5 artifacts name by

@@ -1,6 +1,6 @@
 """The replay cache split by part (issue 6): language, entities and topics each keyed by what they depend on.
 
-An analyst who changes the taxonomy (here: `lexicon.v4` instead of the default `lexicon.v5`)
+An analyst who changes the taxonomy (here: `lexicon.v4` instead of `lexicon.v5`)
 backtests again: the classifier runs on every article, spaCy on none. A change to the entity
 code re-runs the entities only. The equivalence test loads the real processors (spaCy).
 """
