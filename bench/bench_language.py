@@ -42,6 +42,8 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bench_processors import text_article  # same folder: bench scripts run as `python bench/x.py`
+
 from collectors.parse import parse_feed
 from newswatch import Article
 from processors.language import (
@@ -231,14 +233,7 @@ def load_items(every: int = 1) -> tuple[list[tuple[str, Article]], bool]:
                 seen.setdefault(article.article_id, (_outlet(path, base), article))
     for folder in TEXT_DIRS:
         for path in sorted(folder.glob("*.txt")) if folder.is_dir() else []:
-            title, _, body = path.read_text(encoding="utf-8").partition("\n")
-            article = Article.create(
-                link=f"file://{path}",
-                title=title.strip(),
-                text=body.strip(),
-                published_at=now,
-                fetched_at=now,
-            )
+            article = text_article(path, now)
             seen.setdefault(article.article_id, (folder.name, article))
     return list(seen.values())[::every], have_corpora
 

@@ -48,19 +48,18 @@ UNUSED = ["tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer", "sente
 FEED_SUFFIXES = {".xml", ".rss", ".atom"}
 
 
+def text_article(path: Path, now: datetime) -> Article:
+    """A plain-text seed file as an article: first line the title, the rest the text."""
+    title, _, body = path.read_text(encoding="utf-8").partition("\n")
+    return Article.create(link=f"file://{path}", title=title.strip(), text=body.strip(), published_at=now, fetched_at=now)
+
+
 def load_articles(limit: int) -> list[Article]:
     """Real articles: seed texts first, then feed items, de-duplicated by id, up to `limit`."""
     now = datetime.now(UTC)
     seen: dict[str, Article] = {}
     for path in sorted(SEED_DIR.glob("*.txt")) if SEED_DIR.is_dir() else []:
-        title, _, body = path.read_text(encoding="utf-8").partition("\n")
-        article = Article.create(
-            link=f"file://{path}",
-            title=title.strip(),
-            text=body.strip(),
-            published_at=now,
-            fetched_at=now,
-        )
+        article = text_article(path, now)
         seen[article.article_id] = article
     for folder in FEED_DIRS:
         if not folder.is_dir():

@@ -47,6 +47,7 @@ import hashlib
 import json
 import re
 import sys
+from collections.abc import Mapping
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from multiprocessing import get_context
@@ -603,11 +604,7 @@ def main_v7(folder: Path, out: Path, *, grid: bool = False, jobs: int = 3) -> in
                      "objective": "mean of out-of-fold F1 on fresh1 and on tuning items"},
         "labels": labels,
     }
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(artifact, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    size = out.stat().st_size
-    print(f"wrote {out} ({size / 1024:.0f} KiB), sha256 {hashlib.sha256(out.read_bytes()).hexdigest()}")
-    return 0
+    return write_artifact(out, artifact)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -668,6 +665,11 @@ def main(argv: list[str] | None = None) -> int:
         "settings": settings,
         "labels": labels,
     }
+    return write_artifact(out, artifact)
+
+def write_artifact(out: Path, artifact: Mapping[str, object]) -> int:
+    """Write a model artifact as indented JSON (stable bytes for the reproduction check), print
+    its size and SHA-256; 0 for the command's exit status."""
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(artifact, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     size = out.stat().st_size
