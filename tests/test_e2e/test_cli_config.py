@@ -3,27 +3,19 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.test_e2e.conftest import run_newswatch
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.e2e
 
 
 def _newswatch(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("NEWSWATCH_")}
-    return subprocess.run(
-        [sys.executable, "-m", "newswatch", *args],
-        check=False,
-        env={**clean, **env, "COLUMNS": "200"},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return run_newswatch(env, *args, timeout=120)
 
 
 def test_config_show_masks_secrets(tmp_path: Path) -> None:

@@ -10,10 +10,8 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import sqlite3
 import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -22,6 +20,7 @@ import pytest
 
 from newswatch import ElasticSettings, EmbeddedStore, article_id
 from sinks import ElasticStore
+from tests.test_e2e.conftest import run_newswatch
 from tests.test_sinks.conftest import make_article
 
 pytestmark = pytest.mark.e2e
@@ -59,15 +58,7 @@ rules:
 
 
 def _newswatch(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("NEWSWATCH_")}
-    return subprocess.run(
-        [sys.executable, "-m", "newswatch", *args],
-        check=False,
-        env={**clean, **env, "COLUMNS": "200"},
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    return run_newswatch(env, *args, timeout=600)
 
 
 def _ids(result: subprocess.CompletedProcess[str]) -> list[str]:

@@ -4,10 +4,8 @@ the store, as separate services, with two processor workers in one consumer grou
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +15,7 @@ from prometheus_client import REGISTRY
 
 from newswatch import article_id, load_settings
 from newswatch.cli.health import status_report
+from tests.test_e2e.conftest import run_newswatch
 
 ROOT = Path(__file__).resolve().parents[2]
 SEED_URL = "https://newswatch.example/seed/india-russia-joint-defence-manufacturing"
@@ -24,18 +23,8 @@ SEED_URL = "https://newswatch.example/seed/india-russia-joint-defence-manufactur
 pytestmark = pytest.mark.e2e
 
 
-def _newswatch(
-    env: dict[str, str], *args: str, timeout: float = 900
-) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("NEWSWATCH_")}
-    return subprocess.run(
-        [sys.executable, "-m", "newswatch", *args],
-        check=False,
-        env={**clean, **env, "COLUMNS": "200"},
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
+def _newswatch(env: dict[str, str], *args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
+    return run_newswatch(env, *args, timeout=timeout)
 
 
 def _count(es: Elasticsearch, prefix: str) -> int:
