@@ -135,6 +135,8 @@ def enrich(corpora: Path, seed: str, quotas: dict[str, int], first: Path, *, pre
     rows: list[dict[str, object]] = []
     for outlet, pool in eligible(corpora, quotas, exclude).items():
         hits = [item for item in pool if keyword_hit(item) and item["url"] not in taken]
+        if not hits:  # an outlet whose items earlier batches used up has nothing to add
+            continue
         first_rate = min(1.0, quotas[outlet] / len(pool))
         second_rate = min(1.0, quotas[outlet] / len(hits)) if hits else 0.0
         for item in rng.sample(hits, min(quotas[outlet], len(hits))):

@@ -12,7 +12,7 @@ from eval.gold import CORE_LABELS
 
 ROOT = Path(__file__).resolve().parents[2]
 CORPORA = ROOT / ".." / "shared" / "corpora"
-LABELS = sorted((ROOT / "eval" / "data").glob("topics_fresh*.labels.jsonl"))
+LABELS = sorted((ROOT / "eval" / "data").glob("topics_*.labels.jsonl"))
 
 
 def _item(title: str, summary: str = "", text: str = "") -> dict[str, str]:
@@ -47,9 +47,19 @@ def test_labels_files_are_complete_and_rebuild_from_the_corpora(labels: Path) ->
     assert len({r["id"] for r in rows}) == len(rows) and len({r["url"] for r in rows}) == len(rows)
     for row in rows:
         assert set(row["labels"]) <= set(CORE_LABELS) and row["weight"] > 0
-        assert row["stratum"] in {"random", "keyword"}
+        assert row["stratum"] in {"random", "keyword", "keyword-train"}
     if not (CORPORA / "feeds").is_dir():
         pytest.skip(f"shared corpora not found at {CORPORA.resolve()} (../shared is absent)")
     gold = build(CORPORA, labels)
     assert [g["id"] for g in gold] == [r["id"] for r in rows]
     assert all(g["title"] for g in gold)  # every item found in the snapshot its row names
+
+
+def test_no_item_is_in_two_batches() -> None:
+    """A training batch never holds an item of a test batch (nor two test batches the same item)."""
+    seen: dict[str, str] = {}
+    for labels in LABELS:
+        for line in labels.read_text(encoding="utf-8").splitlines():
+            url = json.loads(line)["url"]
+            assert url not in seen, f"{url} is in {seen[url]} and {labels.name}"
+            seen[url] = labels.name
