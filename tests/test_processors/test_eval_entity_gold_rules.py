@@ -12,7 +12,7 @@ from eval.gold import read_entity_gold
 
 DATA = Path(__file__).resolve().parents[2] / "eval" / "data"
 GOLD_FILES = sorted(DATA.glob("entities_*.jsonl"))
-KNOWN_BY_ABBREVIATION = frozenset({"BBC", "CNN", "ESPN", "ITV", "PAGASA", "NATO", "TSMC"})
+KNOWN_BY_ABBREVIATION = frozenset({"BBC", "CNN", "ESPN", "ITV", "PAGASA", "NATO", "TSMC", "HLN", "NZME"})
 """Entities whose English Wikipedia article is titled by the abbreviation: it stays the canonical."""
 NOT_ABBREVIATIONS = frozenset({"ITZY", "STOMP"})
 """Names written in capitals that abbreviate nothing."""
