@@ -181,6 +181,18 @@ class Gazetteer:
         """Abbreviations the gazetteer knows: `acronyms` and the keys of `[full_names]`."""
         return self.acronyms | self.full_names.keys()
 
+    @cached_property
+    def known_names(self) -> frozenset[str]:
+        """Every name the gazetteer knows: aliases, their canonical names and `known_acronyms`
+        (what `refine_mentions` keeps an unexplained bare acronym for), made once."""
+        return frozenset(self.aliases) | frozenset(self.aliases.values()) | self.known_acronyms
+
+    @cached_property
+    def person_titles(self) -> frozenset[str]:
+        """The words `_mention` strips from the front of a PERSON: the gazetteer's titles,
+        `HONORIFICS` and `PERSON_TITLES`, made once."""
+        return self.titles | HONORIFICS | PERSON_TITLES
+
     def special_spans(self, text: str) -> list[tuple[int, int, str]]:
         """(start, end, label) of named operations ("Operation Sindoor": EVENT) and ships ("USS
         Hartford", "HMS Queen Elizabeth": PRODUCT) in the text: regular expressions over the text,
@@ -279,20 +291,23 @@ def entities_from_doc(
             if v2 and len(words) == 1 and ent.label_ in {"PERSON", "ORG"}:
                 single.setdefault(_clean(words[0]), set()).add(ent.label_)
     for ent in ents:
-        if special and any(s < ent.end_char and ent.start_char < e for s, e, _l in special):
+        start_char = ent.start_char
+        if special and any(s < ent.end_char and start_char < e for s, e, _l in special):
             previous = ent
             continue
-        if _is_handle_or_url(text, ent.start_char):
+        if _is_handle_or_url(text, start_char):
             previous = ent
             continue
         if scorer is not None:
-            mentions += [
-                (ent.start_char, m)
-                for m in _scored_mentions(ent, previous, text, headline_end, gazetteer, scorer, also, single, v3=v3)
-            ]
+            if ent.label_ not in _NEVER_SCORED:  # dates, numbers and titles have no candidates
+                mentions += [
+                    (start_char, m)
+                    for m in _scored_mentions(ent, previous, text, headline_end, gazetteer, scorer, also, single,
+                                              v3=v3)
+                ]
             previous = ent
             continue
-        for mention in _mentions(ent, gazetteer):
+        for mention in _mentions(ent, gazetteer, text=text):
             if _follows_title(ent, previous) and not ent.ent_id_:
                 mention = (mention[0], "PERSON", mention[0])
             elif not ent.ent_id_ and _weak_name(mention, text, ent, headline_end, gazetteer):
@@ -310,6 +325,7 @@ def entities_from_doc(
             us_aliases=gazetteer.us_aliases,
             us_markers=gazetteer.us_markers,
             acronyms=gazetteer.known_acronyms,
+            known=gazetteer.known_names,
         )
     )
     named = [(t, label, full_name(undotted(c, label, gazetteer) if v3 else c, label, text, gazetteer))
@@ -344,50 +360,68 @@ class MentionDecider(Protocol):
         ...
 
 
+_NEVER_SCORED = NUMERIC_LABELS | {TITLE_LABEL}
+
+
 def _scored_mentions(
     ent: Span, previous: Span | None, text: str, headline_end: int, gazetteer: Gazetteer, scorer: MentionDecider,
     also: Mapping[str, set[str]], single: Mapping[str, set[str]] | None = None, *, v3: bool = False,
 ) -> list[tuple[str, str, str]]:
     """The mentions of one span as the scorer decides them; spans of any label but numbers and
-    dates are candidates (a WORK_OF_ART or LAW span may be a name the model mislabelled)."""
-    if ent.label_ in KEPT_LABELS:
-        candidates = _mentions(ent, gazetteer, v3=v3)
-    elif ent.label_ in NUMERIC_LABELS or ent.label_ == TITLE_LABEL:
+    dates are candidates (a WORK_OF_ART or LAW span may be a name the model mislabelled).
+
+    What depends on the span only (its words, the words around it, whether it follows a title) is
+    read once per span, not once per candidate, and not at all when no candidate is left."""
+    ner_label = ent.label_
+    start_char, end_char = ent.start_char, ent.end_char
+    if ner_label in KEPT_LABELS:
+        candidates = _mentions(ent, gazetteer, v3=v3, text=text)
+    elif ner_label in NUMERIC_LABELS or ner_label == TITLE_LABEL:
         return []
     else:
-        name = _clean(ent.text)
-        candidates = [(name, ent.label_, name)] if len(name) > 1 and any(ch.isalpha() for ch in name) else []
-    if scorer.features != "v1" and ent.label_ == "NORP":
+        name = _clean(text[start_char:end_char])  # the slice is Span.text without rebuilding it
+        candidates = [(name, ner_label, name)] if len(name) > 1 and any(ch.isalpha() for ch in name) else []
+    feature_set = scorer.features
+    if feature_set != "v1" and ner_label == "NORP":
         # "Americans", "Afghans": nouns for people, not mentions of the country (the annotation rule)
         candidates = [m for m in candidates if not (m[1] == "GPE" and m[0].endswith("s"))]
     if v3:
         candidates = [m for m in _v3_candidates(ent, candidates, gazetteer) if not _not_a_name(m, ent, gazetteer)]
+    if not candidates:
+        return []
     doc = ent.doc
-    words = text[ent.start_char : ent.end_char].split()
+    start, end = ent.start, ent.end
+    ent_id = ent.ent_id_
+    words = text[start_char:end_char].split()
     last_word = words[-1] if words else ""
+    titled = _follows_title(ent, previous) and not ent_id
+    kept_label = ner_label in KEPT_LABELS
+    prev_word = doc[start - 1].lower_ if start > 0 else "<s>"
+    next_word = doc[end].lower_ if end < len(doc) else "</s>"
+    also_labels = frozenset(also.get(last_word, set()) - {ner_label}) if last_word else frozenset()
+    groups = scorer.groups
     out = []
     for mention in candidates:
-        titled = _follows_title(ent, previous) and not ent.ent_id_
         if titled:
             mention = (mention[0], "PERSON", mention[0])
-        keeps = ent.label_ in KEPT_LABELS and (
-            titled or bool(ent.ent_id_) or not _weak_name(mention, text, ent, headline_end, gazetteer)
+        keeps = kept_label and (
+            titled or bool(ent_id) or not _weak_name(mention, text, ent, headline_end, gazetteer)
         )
         ctx = SpanContext(
-            text, ent.start_char, ent.end_char, headline_end,
-            prev_word=doc[ent.start - 1].lower_ if ent.start > 0 else "<s>",
-            next_word=doc[ent.end].lower_ if ent.end < len(doc) else "</s>",
-            gazetteer_span=bool(ent.ent_id_), weak=not keeps and ent.label_ in KEPT_LABELS, titled=titled,
-            also=frozenset(also.get(last_word, set()) - {ent.label_}) if last_word else frozenset(),
+            text, start_char, end_char, headline_end,
+            prev_word=prev_word,
+            next_word=next_word,
+            gazetteer_span=bool(ent_id), weak=not keeps and kept_label, titled=titled,
+            also=also_labels,
             single=frozenset(single.get(mention[0], ())) if single and " " not in mention[0] else frozenset(),
         )
-        features = span_features(mention[0], ent.label_, mention[1], ctx, aliases=gazetteer.aliases,
-                                 demonyms=gazetteer.demonyms, acronyms=gazetteer.known_acronyms, groups=scorer.groups,
-                                 feature_set=scorer.features)
+        features = span_features(mention[0], ner_label, mention[1], ctx, aliases=gazetteer.aliases,
+                                 demonyms=gazetteer.demonyms, acronyms=gazetteer.known_acronyms, groups=groups,
+                                 feature_set=feature_set)
         label = scorer.decide(mention, keeps, features)
-        if label is None and scorer.features != "v1" and ent.ent_id_ and mention[1] == "PERSON":
+        if label is None and feature_set != "v1" and ent_id and mention[1] == "PERSON":
             label = "PERSON"  # v2: the gazetteer's people are never dropped ("Putin spoke.")
-        if v3 and label == "GPE" and ent.label_ == "NORP" and mention[1] == "NORP":
+        if v3 and label == "GPE" and ner_label == "NORP" and mention[1] == "NORP":
             label = None  # v3: a NORP no demonym maps to a country is no place ("English Premier League")
         if label is not None:
             out.append((mention[0], label, mention[2]))
@@ -508,20 +542,26 @@ def _follows_title(ent: Span, previous: Span | None) -> bool:
 _POSSESSIVE = re.compile(r"(?:'|’)s\s+")
 
 
-def _mentions(ent: Span, gazetteer: Gazetteer, *, v3: bool = False) -> list[tuple[str, str, str]]:
+def _mentions(
+    ent: Span, gazetteer: Gazetteer, *, v3: bool = False, text: str | None = None
+) -> list[tuple[str, str, str]]:
     """One span's (text, label, canonical) mentions: usually one, none for noise.
 
     The small model often runs a possessive into one span ("U.S. Army's Integrated Fires Mission
     Command Project Office", "Amma Asante's Belle"): an ORG span is split into its two
     organisations, a PERSON span keeps its owner only. A PERSON span that starts with a job
     title or rank from the gazetteer loses it ("Sergeant Miguel Barajas").
+
+    `text` is the document's text when the caller has it: the span's slice of it is `Span.text`,
+    which spaCy rebuilds from a Python object per token.
     """
     label = ent.label_
     if label not in KEPT_LABELS:
         return []
-    if ent.ent_id_:
-        return [(_clean(ent.text), label, ent.ent_id_)]
-    raw = ent.text  # once: Span.text rebuilds the string per token
+    raw = ent.text if text is None else text[ent.start_char : ent.end_char]
+    ent_id = ent.ent_id_
+    if ent_id:
+        return [(_clean(raw), label, ent_id)]
     if v3:
         raw = _extended(ent, raw, gazetteer)
     split = split_run_on(_clean(raw), label, gazetteer.aliases, gazetteer.us_aliases)
@@ -552,7 +592,7 @@ def _mention(raw: str, label: str, gazetteer: Gazetteer) -> tuple[str, str, str]
             return None
         text = trim_lowercase_tail(text)
     if label == "PERSON":
-        text = _strip_title(text, gazetteer.titles | HONORIFICS | PERSON_TITLES)
+        text = _strip_title(text, gazetteer.person_titles)
         if text and text.split()[-1] in NEWSPAPER_WORDS and not (" " in text and is_given_name(text.split()[0])):
             label = "ORG"  # "the Herald's morning quiz", "Sydney Morning Herald"
         elif " " not in text and text.isupper() and len(text) > 1:

@@ -86,38 +86,68 @@ def span_features(
     words = name.split() or [name]
     rule = f"rule={rule_label}"
     out = [f"ner={ner_label}", rule, f"ner={ner_label}|{rule}", f"ntok={min(len(words), 4)}"]
-    flags = {
-        "gaz": ctx.gazetteer_span,
-        "weak": ctx.weak,
-        "titled": ctx.titled,
-        "allcaps": name.isupper() and len(name) > 1,
-        "digit": any(ch.isdigit() for ch in name),
-        "period": "." in name,
-        "hyphen": "-" in name,
-        "lowerword": any(w[:1].islower() for w in words[1:]),
-        "ends_s": len(words) == 1 and name.endswith("s"),
-        "given_first": is_given_name(words[0]),
-        "given_last": len(words) > 1 and is_given_name(words[-1]),
-        "place": name in places(),
-        "alias": name in aliases,
-        "known_acronym": name in acronyms,
-        "defined": f"({name})" in ctx.text,
-        "demonym": name in demonyms,
-        "orgcue": has_org_cue(name),
-        "orgword": words[-1].lower() in ORG_WORDS,
-        "newspaper": words[-1] in NEWSPAPER_WORDS,
-        "headline": ctx.end <= ctx.headline_end,
-        "opens": ctx.start == 0,
-        "recurs": ctx.text.count(name) > 1,
-        "common": len(words) == 1 and used_as_common_word(name, ctx.text),
-        "poss": ctx.text[ctx.end : ctx.end + 2] in {"'s", "’s"},
-        "quoted": ctx.start > 0 and ctx.text[ctx.start - 1] in "'\"‘“",
-        "place_head": len(words) > 1 and any(" ".join(words[:n]) in places() for n in range(1, len(words))),
-        "sentence_start": ctx.start > 1 and ctx.text[: ctx.start].rstrip()[-1:] in ".:!?",
-    }
-    for key, on in flags.items():
-        if on:
-            out += [key, f"{key}|{rule}"]
+    crossed = _crossed(rule)
+    # The flags of _FLAGS in their order, each tested in turn (a flag on adds its name and its cross
+    # with the rules' label); a dict of them all cost more than the tests (bench_processors).
+    text = ctx.text
+    n = len(words)
+    first = words[0]
+    last = words[-1]
+    if ctx.gazetteer_span:
+        out += crossed["gaz"]
+    if ctx.weak:
+        out += crossed["weak"]
+    if ctx.titled:
+        out += crossed["titled"]
+    if name.isupper() and len(name) > 1:
+        out += crossed["allcaps"]
+    if any(ch.isdigit() for ch in name):
+        out += crossed["digit"]
+    if "." in name:
+        out += crossed["period"]
+    if "-" in name:
+        out += crossed["hyphen"]
+    if n > 1 and any(w[:1].islower() for w in words[1:]):
+        out += crossed["lowerword"]
+    if n == 1 and name.endswith("s"):
+        out += crossed["ends_s"]
+    if is_given_name(first):
+        out += crossed["given_first"]
+    if n > 1 and is_given_name(last):
+        out += crossed["given_last"]
+    known_places = places()
+    if name in known_places:
+        out += crossed["place"]
+    if name in aliases:
+        out += crossed["alias"]
+    if name in acronyms:
+        out += crossed["known_acronym"]
+    if f"({name})" in text:
+        out += crossed["defined"]
+    if name in demonyms:
+        out += crossed["demonym"]
+    if has_org_cue(name):
+        out += crossed["orgcue"]
+    if last.lower() in ORG_WORDS:
+        out += crossed["orgword"]
+    if last in NEWSPAPER_WORDS:
+        out += crossed["newspaper"]
+    if ctx.end <= ctx.headline_end:
+        out += crossed["headline"]
+    if ctx.start == 0:
+        out += crossed["opens"]
+    if text.count(name) > 1:
+        out += crossed["recurs"]
+    if n == 1 and used_as_common_word(name, text):
+        out += crossed["common"]
+    if text[ctx.end : ctx.end + 2] in {"'s", "’s"}:
+        out += crossed["poss"]
+    if ctx.start > 0 and text[ctx.start - 1] in "'\"‘“":
+        out += crossed["quoted"]
+    if n > 1 and any(" ".join(words[:k]) in known_places for k in range(1, n)):
+        out += crossed["place_head"]
+    if ctx.start > 1 and text[: ctx.start].rstrip()[-1:] in ".:!?":
+        out += crossed["sentence_start"]
     out += [f"also={label}" for label in sorted(ctx.also)]
     if feature_set != "v1":
         out += _v2_features(name, words, rule, ctx)
@@ -126,6 +156,23 @@ def span_features(
     if "words" in groups:
         out += [f"first={words[0].lower()}", f"last={words[-1].lower()}"]
     return out
+
+
+_FLAGS = (
+    "gaz", "weak", "titled", "allcaps", "digit", "period", "hyphen", "lowerword", "ends_s", "given_first",
+    "given_last", "place", "alias", "known_acronym", "defined", "demonym", "orgcue", "orgword", "newspaper",
+    "headline", "opens", "recurs", "common", "poss", "quoted", "place_head", "sentence_start",
+)
+"""The binary flags of `span_features`, in the order they are added."""
+_CROSSED: dict[str, dict[str, tuple[str, str]]] = {}
+
+
+def _crossed(rule: str) -> dict[str, tuple[str, str]]:
+    """Flag -> (flag, "flag|rule=X"): the two feature strings of an active flag, made once per rule label."""
+    table = _CROSSED.get(rule)
+    if table is None:
+        table = _CROSSED[rule] = {key: (key, f"{key}|{rule}") for key in _FLAGS}
+    return table
 
 
 ORG_HEADS = frozenset({
@@ -223,18 +270,30 @@ class SpanScorer:
     def scores(self, features: Sequence[str]) -> dict[str, float]:
         """Linear score per class: bias + the sum of the features' weights, added in feature order."""
         rows: dict[str, tuple[float, ...]] = self._rows  # type: ignore[attr-defined]
-        totals = [0.0] * len(CLASSES)
+        # four running sums, each added in feature order as before (the same floats bit for bit)
+        t0 = t1 = t2 = t3 = 0.0
+        get = rows.get
         for f in features:
-            row = rows.get(f)
+            row = get(f)
             if row is not None:
-                for i, w in enumerate(row):
-                    totals[i] += w
-        return {c: self.bias[c] + totals[i] for i, c in enumerate(CLASSES)}
+                w0, w1, w2, w3 = row
+                t0 += w0
+                t1 += w1
+                t2 += w2
+                t3 += w3
+        bias = self.bias
+        return {"NONE": bias["NONE"] + t0, "PERSON": bias["PERSON"] + t1, "ORG": bias["ORG"] + t2,
+                "GPE": bias["GPE"] + t3}
 
     def predict(self, features: Sequence[str]) -> str:
         """The class with the highest score (ties: the first in `CLASSES`)."""
         scores = self.scores(features)
-        return max(CLASSES, key=lambda c: scores[c])
+        best = CLASSES[0]
+        top = scores[best]
+        for c in CLASSES[1:]:  # strictly higher only: a tie keeps the earlier class, as max() did
+            if scores[c] > top:
+                best, top = c, scores[c]
+        return best
 
     def decide(self, mention: tuple[str, str, str], rule_keeps: bool, features: Sequence[str]) -> str | None:
         """The label to output for a mention, or None to drop it: a scored type when the model

@@ -21,7 +21,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Container, Iterable, Mapping
 from functools import cache
 from importlib import resources
 
@@ -269,10 +269,14 @@ def split_run_on(text: str, label: str, aliases: Mapping[str, str], us_aliases: 
 
 def refine_mentions(
     mentions: list[Mention], text: str, *, aliases: Mapping[str, str], us_aliases: Mapping[str, str],
-    us_markers: Iterable[str], acronyms: Iterable[str],
+    us_markers: Iterable[str], acronyms: Iterable[str], known: Container[str] | None = None,
 ) -> list[Mention]:
     """Document-level fixes: defined acronyms take their full name; U.S. copy reads "Army" as
-    "U.S. Army"; unknown bare acronyms called ORG take the ORG they abbreviate or are dropped."""
+    "U.S. Army"; unknown bare acronyms called ORG take the ORG they abbreviate or are dropped.
+
+    `known` is the set of names the gazetteer knows (the aliases, their canonical names and the
+    acronyms); a caller that refines many documents with the same tables passes it once-made
+    (`Gazetteer.known_names`) instead of having it rebuilt per document."""
     defined = acronym_definitions(text)
     out = []
     for surface, label, canonical in mentions:
@@ -289,12 +293,16 @@ def refine_mentions(
     )
     if us_copy:
         out = [(t, label, us_aliases.get(c, c) if label == "ORG" else c) for t, label, c in out]
-    known = set(aliases) | set(aliases.values()) | set(acronyms)
     orgs = [c for _t, label, c in out if label == "ORG"]
     kept = []
     for surface, label, canonical in out:
-        acronym = is_bare_acronym(canonical)
-        if label != "ORG" or not acronym or canonical in known or acronym in known:
+        acronym = is_bare_acronym(canonical) if label == "ORG" else ""
+        if not acronym:
+            kept.append((surface, label, canonical))
+            continue
+        if known is None:
+            known = set(aliases) | set(aliases.values()) | set(acronyms)
+        if canonical in known or acronym in known:
             kept.append((surface, label, canonical))
             continue
         match = next((o for o in orgs if o != canonical and initials_match(acronym, o)), None)
@@ -465,11 +473,31 @@ _DATELINE = re.compile(
 )
 
 
+_DATELINE_HEAD = re.compile(r"[A-Z][A-Z.'-]")
+"""How every dateline of `_DATELINE` begins; a character before a dateline (start, line break or
+space) is never part of such a pair, so no dateline start is skipped by scanning for them."""
+
+
+def _dateline_matches(text: str) -> Iterable[re.Match[str]]:
+    """`_DATELINE.finditer(text)`, the same matches: the pattern, whose look-behinds made re try
+    four alternatives at every character (~25 us per feed item), is tried only where a pair of
+    capitals starts (round nine)."""
+    end = 0
+    for head in _DATELINE_HEAD.finditer(text):
+        pos = head.start()
+        if pos < end:
+            continue
+        match = _DATELINE.match(text, pos)
+        if match is not None:
+            end = match.end()
+            yield match
+
+
 def dateline_places(text: str) -> list[tuple[int, int, str]]:
     """(start, end, place) of all-capital datelines that name a known place: "SINGAPORE (STOMP) -",
     "GROTON, Conn. --", "WASHINGTON -". The small model misses most words in capitals."""
     out = []
-    for match in _DATELINE.finditer(text):
+    for match in _dateline_matches(text):
         name = " ".join(w.capitalize() for w in match.group(1).split())
         if name in places():
             out.append((match.start(1), match.end(1), name))

@@ -105,3 +105,34 @@ def test_bare_country_codes_skip_names_and_shouting(extractor: EntityExtractor) 
     text = "TELL US MORE. The U.S. Army left the UK, and the US said so."
     found = [m for _start, m in _bare_country_codes(text, [], extractor.gazetteer)]
     assert found == [("UK", "GPE", "United Kingdom"), ("US", "GPE", "United States")]
+
+
+def test_predict_ties_keep_the_earlier_class() -> None:
+    """predict's explicit argmax keeps max()'s rule: of equal scores the first class in CLASSES wins."""
+    assert _scorer({}, [0, 0, 0, 0]).predict([]) == "NONE"
+    assert _scorer({}, [0, 1, 1, 0]).predict([]) == "PERSON"
+    assert _scorer({"x": [0, 0, 2, 2]}, [0, 0, 0, 0]).predict(["x"]) == "ORG"
+
+
+def test_scores_add_weights_in_feature_order() -> None:
+    """The four running sums add the weights in feature order (the same floats as a sum per class)."""
+    scorer = _scorer({"a": [0.1, 0.2, 0.3, 1e16], "b": [0.2, 0.1, 0.7, 1.0]}, [0.5, 0, 0, 0])
+    scores = scorer.scores(["a", "b", "a", "unknown"])
+    assert scores == {"NONE": 0.5 + (0.1 + 0.2 + 0.1), "PERSON": 0.2 + 0.1 + 0.2, "ORG": 0.3 + 0.7 + 0.3,
+                      "GPE": 1e16 + 1.0 + 1e16}
+
+
+def test_span_features_flags_in_order_and_crossed_with_the_rule() -> None:
+    """Every active flag adds its name and its cross with the rules' label, in the order of _FLAGS."""
+    from processors.entity_scorer import _FLAGS
+
+    text = 'NASA said. "Smith-Jones Group (Smith-Jones Group)" and Smith-Jones Group\'s 2 U.S. Paris'
+    start = text.index("Smith")
+    ctx = SpanContext(text, start, start + len("Smith-Jones Group"), 0, gazetteer_span=True, weak=True)
+    features = span_features("Smith-Jones Group", "ORG", "ORG", ctx, aliases={"Smith-Jones Group": "X"},
+                             demonyms={})
+    flags = [f for f in features if f in _FLAGS]
+    assert flags == sorted(flags, key=_FLAGS.index)
+    assert {"gaz", "weak", "hyphen", "alias", "defined", "orgcue", "orgword", "recurs", "quoted"} <= set(flags)
+    assert all(f"{flag}|rule=ORG" in features for flag in flags)
+    assert features[:4] == ["ner=ORG", "rule=ORG", "ner=ORG|rule=ORG", "ntok=2"]

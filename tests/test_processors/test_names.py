@@ -176,3 +176,31 @@ def test_plausible_person_and_common_words() -> None:
     )
     assert used_as_common_word("Overhaul", "Overhaul of Energy. a sweeping overhaul of it")
     assert not used_as_common_word("Trump", "pro-Trump rioters")
+
+
+def test_refine_mentions_with_known_names_made_once() -> None:
+    """`known` (Gazetteer.known_names) gives the same result as the set refine_mentions builds itself."""
+    mentions = [("FRP", "ORG", "FRP"), ("FBI", "ORG", "FBI"), ("USA", "ORG", "USA"), ("NATO", "GPE", "NATO")]
+    kwargs = {"aliases": {"USA": "United States"}, "us_aliases": {}, "us_markers": [], "acronyms": ["FBI"]}
+    built = refine_mentions(mentions, "FRP, FBI, USA", **kwargs)  # type: ignore[arg-type]
+    given = refine_mentions(mentions, "FRP, FBI, USA", known={"USA", "United States", "FBI"},
+                            **kwargs)  # type: ignore[arg-type]
+    assert built == given == [("FBI", "ORG", "FBI"), ("USA", "ORG", "USA"), ("NATO", "GPE", "NATO")]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "WASHINGTON (Reuters) - The U.S. said", "GROTON, Conn. -- A sub", "x\nSINGAPORE (STOMP) - y",
+        "Jan 5, 2024 PARIS - z", "10:00 AM LONDON - q", "ABC DEF GHI JKL (x)", "A.B. CD, Xy zz",
+        "no dateline here", "U.S. NEWS - IT'S\nNEW YORK - ok", "1999 2024 ROME (AP)", "",
+    ],
+)
+def test_dateline_matches_are_the_pattern_s(text: str) -> None:
+    """The dateline scan tries `_DATELINE` only where capitals start, with the same matches as finditer."""
+    from processors.names import _DATELINE, _dateline_matches
+
+    def spans(matches: object) -> list[tuple[int, int]]:
+        return [m.span(1) for m in matches]  # type: ignore[attr-defined]
+
+    assert spans(_dateline_matches(text)) == spans(_DATELINE.finditer(text))
