@@ -60,7 +60,7 @@ from eval.gold import CORE_LABELS, TopicItem, read_topic_gold
 from eval.prepare import default_out
 from eval.splits import split_of, story_groups
 from processors import load_classifier
-from processors.classify import FROZEN_TAXONOMY, TAXONOMY
+from processors.classify import FROZEN_TAXONOMY, TAXONOMY, V7_TAXONOMY, shape_features
 from processors.linear import _STOP, FORMAT, lexicon_features, word_features
 
 REPO = Path(__file__).resolve().parents[1]
@@ -99,18 +99,23 @@ class Recipe:
     blend_words: frozenset[str] = frozenset()
     base: str = ""
     taxonomy: str = FROZEN_TAXONOMY
+    recorded_as: str = ""
+    """The taxonomy's name as the artifact records it, when the file was frozen under another name
+    after training (v6: trained on `taxonomy.toml`, read now from its frozen copy `taxonomy-v7.toml`)."""
 
 
 RECIPES = {
     "v4": Recipe(folds="id", train=frozenset(CORE_LABELS)),
     "v5": Recipe(folds="story", train=frozenset({"energy"}), blend_words=BLEND_WORDS, base="topics-v4.json"),
-    "v6": Recipe(folds="story", train=frozenset(CORE_LABELS), blend_words=BLEND_WORDS, taxonomy=TAXONOMY),
+    "v6": Recipe(folds="story", train=frozenset(CORE_LABELS), blend_words=BLEND_WORDS, taxonomy=V7_TAXONOMY,
+                 recorded_as=TAXONOMY),
 }
 """lexicon.v4: every label, folds by id. lexicon.v5: lexicon.v4's defence and trade models
 unchanged (story folds confirm their settings: see eval/README.md), energy retrained with folds
 by story as the blend of the full and the words-only model. lexicon.v6: v5's recipe on the
 current taxonomy (round five's energy lexicon), every label retrained. v4 and v5 read the frozen
-taxonomy-v4.toml their artifacts name."""
+taxonomy-v4.toml their artifacts name; v6 reads taxonomy-v7.toml, the frozen copy of the
+taxonomy.toml it was trained on (round nine edited taxonomy.toml), and still records that name."""
 Floats = npt.NDArray[np.float64]
 Ints = npt.NDArray[np.int64]
 
@@ -573,8 +578,8 @@ def main_v7(folder: Path, out: Path, *, grid: bool = False, jobs: int = 3) -> in
     story = [fold_of(s) for s in story_groups([it.id for it in originals], texts)]
     folds = np.array(story + story[: len(tuning)])  # a view sits in its original's fold
     print(f"{len(tuning)} tuning items, {len(fresh)} fresh1 items, {len(views)} feed views", flush=True)
-    features, _gates = featurise(items, TAXONOMY)
-    units_by_item = lexicon_units(items, TAXONOMY)
+    features, _gates = featurise(items, V7_TAXONOMY)
+    units_by_item = lexicon_units(items, V7_TAXONOMY)
     df: dict[str, int] = {}
     for feats in features:
         for term in feats:
@@ -590,7 +595,7 @@ def main_v7(folder: Path, out: Path, *, grid: bool = False, jobs: int = 3) -> in
             labels = dict(zip(CORE_LABELS, pool.map(_v7_worker, CORE_LABELS), strict=True))
     else:
         labels = {label: _v7_worker(label) for label in CORE_LABELS}
-    taxonomy = (REPO / "processors" / TAXONOMY).read_bytes()
+    taxonomy = (REPO / "processors" / V7_TAXONOMY).read_bytes()
     artifact = {
         "format": FORMAT,
         "trained_on": {name: "sha256 " + hashlib.sha256((folder / name).read_bytes()).hexdigest()
@@ -599,9 +604,206 @@ def main_v7(folder: Path, out: Path, *, grid: bool = False, jobs: int = 3) -> in
         "taxonomy_sha256": hashlib.sha256(taxonomy).hexdigest(),
         "settings": {"min_df": MIN_DF, "keep": KEEP, "lambda": V7_LAMBDA, "folds": FOLDS, "fold_by": "story",
                      "tie_f1": TIE_F1, "fresh_weights": list(V7_FRESH_WEIGHTS), "gates": list(V7_GATES),
-                     "features": {k: list(v) for k, v in V7_FEATURES.items()}, "taxonomy": TAXONOMY,
+                     "features": {k: list(v) for k, v in V7_FEATURES.items()},
+                     "taxonomy": TAXONOMY,  # the name it had when v7 was trained; read from V7_TAXONOMY
                      "chosen": "by --grid" if grid else {k: list(v) for k, v in V7_CHOSEN.items()},
                      "objective": "mean of out-of-fold F1 on fresh1 and on tuning items"},
+        "labels": labels,
+    }
+    return write_artifact(out, artifact)
+
+
+# --- lexicon.v8: short items and headlines (round nine) -------------------------------------------
+
+V8_FILES = ("topics_tuning.jsonl", "topics_fresh1.jsonl", "topics_fresh2.jsonl", "topics_train1.jsonl")
+"""The only gold files `--model v8` reads, by name, under `eval.prepare.default_out()`: the gold.v2
+tuning split, the two hand-labelled feed batches that are development data (topics_fresh1, since
+round seven; topics_fresh2, since look 6) and topics_train1 (272 hand-labelled Indian Express
+"Explained" titles, drawn for training only). Never topics_fresh3 (round nine's unseen test) or
+any other batch."""
+V8_FRESH2 = "topics_fresh2.jsonl"
+"""The batch whose out-of-fold macro-F1 the round-nine default rule reads (eval/README.md)."""
+V8_GATES = (2, 1)
+"""As v7's final gates: every v8 label names at least one lexicon phrase of weight > `WEAK_WEIGHT`."""
+V8_LAMBDA = V7_LAMBDA
+TITLE_ONLY = "shape:title_only"
+"""The headline feature (`processors.classify.shape_features`): its learned weight is the headlines'
+own bias, and the artifact adds to it the shift that gives headlines their own cut-off (chosen by
+CV, `choose_rule_v8`), so inference needs no second threshold."""
+
+
+def read_v8(folder: Path) -> tuple[list[TopicItem], list[TopicItem], list[str]]:
+    """(tuning items, feed items, each feed item's file name) from `V8_FILES`, nothing else; refuses a
+    tuning item in the held-out split and any feed id twice."""
+    tuning = read_topic_gold(folder / V8_FILES[0])
+    leaked = [it.id for it in tuning if split_of(it.id) != "tuning"]
+    if leaked:
+        raise SystemExit(f"error: {len(leaked)} items of {V8_FILES[0]} are in the held-out split "
+                         f"(first: {leaked[0]}); rebuild it with `python -m eval.prepare`")
+    feed: list[TopicItem] = []
+    batch: list[str] = []
+    for name in V8_FILES[1:]:
+        got = read_topic_gold(folder / name)
+        feed += got
+        batch += [name] * len(got)
+    ids = [it.id for it in tuning + feed]
+    if len(set(ids)) != len(ids):
+        raise SystemExit("error: an item id occurs twice across the v8 files")
+    return tuning, feed, batch
+
+
+def v8_features(items: list[TopicItem], taxonomy: str = TAXONOMY) -> list[dict[str, float]]:
+    """`featurise`'s word and lexicon features plus `shape_features`, as lexicon.v8 computes them."""
+    features, _gates = featurise(items, taxonomy)
+    for feats, it in zip(features, items, strict=True):
+        feats.update(shape_features(it.title, it.summary, "" if it.text == it.summary else it.text))
+    return features
+
+
+def _logit(p: float) -> float:
+    return float(np.log(p / (1.0 - p)))
+
+
+def choose_rule_v8(p: Floats, y: Floats, units: Ints, title_only: npt.NDArray[np.bool_],
+                   is_feed: npt.NDArray[np.bool_]) -> tuple[int, float, float, float]:
+    """(gate, threshold, headline threshold, objective): per gate of `V8_GATES`, the pair of
+    thresholds over 0.05..0.95 (one for headlines, `title_only`, one for every other item) with the
+    best mean of the out-of-fold F1 on feed items (all feed batches pooled) and on tuning items;
+    ties go to the threshold nearest 0.5, then to the headline threshold nearest it; a later gate
+    must win by more than TIE_F1."""
+    grid = np.round(np.arange(0.05, 0.951, 0.01), 2)
+    no_stage = np.zeros(len(y), dtype=bool)
+    best: tuple[int, float, float, float] | None = None
+    for gate in V8_GATES:
+        ok = gate_passes(gate, units, no_stage)
+        passed = (p[None, :] >= grid[:, None]) & ok[None, :]  # thresholds x rows
+        counts = {}
+        for part, rows in (("feed", is_feed), ("tuning", ~is_feed)):
+            for shape, mask in (("head", title_only), ("rest", ~title_only)):
+                m = rows & mask
+                tp = np.sum(passed[:, m] & (y[m] == 1)[None, :], axis=1).astype(float)
+                fp = np.sum(passed[:, m] & (y[m] == 0)[None, :], axis=1).astype(float)
+                counts[part, shape] = (tp, fp, float(np.sum(y[m] == 1)))
+        objective = np.zeros((len(grid), len(grid)))  # [rest threshold, headline threshold]
+        for part in ("feed", "tuning"):
+            (tp_h, fp_h, pos_h), (tp_r, fp_r, pos_r) = counts[part, "head"], counts[part, "rest"]
+            tp = tp_r[:, None] + tp_h[None, :]
+            denom = tp + fp_r[:, None] + fp_h[None, :] + (pos_r + pos_h)  # 2tp + fp + fn
+            objective += 0.5 * np.where(tp > 0, 2 * tp / np.where(denom > 0, denom, 1.0), 0.0)
+        top = max((float(objective[i, j]), -abs(grid[i] - 0.5), -abs(grid[j] - grid[i]), i, j)
+                  for i in range(len(grid)) for j in range(len(grid)))
+        if best is None or top[0] > best[3] + TIE_F1:
+            best = (gate, float(grid[top[3]]), float(grid[top[4]]), top[0])
+    assert best is not None
+    return best
+
+
+def train_label_v8(
+    label: str, x: Matrix, vocab: list[str], y_all: Floats, judged: Ints, folds: Ints, role: npt.NDArray[np.str_],
+    batch: npt.NDArray[np.str_], units: Ints, title_only: npt.NDArray[np.bool_], design: Floats,
+) -> dict[str, object]:
+    """lexicon.v8's model for `label`: 5 story folds train on tuning items, their feed views and every
+    feed batch's items and predict the tuning and feed items of the fifth fold (views are never
+    scored); gate, threshold and headline threshold by `choose_rule_v8`; then the model is fitted on
+    every row and the headline shift folded into the `TITLE_ONLY` weight."""
+    y = y_all[judged]
+    xl = x.take(judged, np.arange(x.shape[1]))
+    role_l, fold_l, batch_l = role[judged], folds[judged], batch[judged]
+    z = np.zeros(len(judged))
+    for k in range(FOLDS):
+        train = np.flatnonzero(fold_l != k)
+        test = np.flatnonzero((fold_l == k) & (role_l != "view"))
+        cols, w = fit_cut(xl.take(train, np.arange(xl.shape[1])), y[train], V8_LAMBDA, vocab)
+        z[test] = xl.take(test, cols).dot(w)
+    rows = np.flatnonzero(role_l != "view")
+    p = 1.0 / (1.0 + np.exp(-z[rows]))
+    yr, is_feed, heads = y[rows], role_l[rows] == "feed", title_only[judged][rows]
+    gate, threshold, head_t, objective = choose_rule_v8(p, yr, units[judged][rows], heads, is_feed)
+    ok = gate_passes(gate, units[judged][rows], np.zeros(len(rows), dtype=bool))
+    pred = np.where(heads, p >= head_t, p >= threshold) & ok
+
+    def fig(mask: npt.NDArray[np.bool_], weight: Floats | None = None) -> dict[str, float]:
+        t = prf(pred[mask], yr[mask], None if weight is None else weight[mask])
+        return {"precision": round(t[0], 4), "recall": round(t[1], 4), "f1": round(t[2], 4)}
+
+    cv: dict[str, dict[str, float]] = {"tuning": fig(~is_feed), "feed": fig(is_feed)}
+    for name in V8_FILES[1:]:
+        cv[name.removesuffix(".jsonl").removeprefix("topics_")] = fig(batch_l[rows] == name)
+    cv["fresh2_weighted"] = fig(batch_l[rows] == V8_FRESH2, design[judged][rows])
+    cv["headlines"] = fig(heads & is_feed)
+    print(f"  {label}: gate {gate}, threshold {threshold:.2f}, headlines {head_t:.2f}: objective {objective:.4f}; "
+          + "; ".join(f"{k} {v['f1']:.4f} (P {v['precision']:.3f} R {v['recall']:.3f})" for k, v in cv.items()),
+          flush=True)
+    cols, w = fit_cut(xl, y, V8_LAMBDA, vocab)
+    weights = {vocab[c]: float(v) for c, v in zip(cols[:-1], w[:-1], strict=True)}
+    weights[TITLE_ONLY] = weights.get(TITLE_ONLY, 0.0) + _logit(threshold) - _logit(head_t)
+    weights = {k: round(v, 5) for k, v in weights.items() if round(v, 5) != 0.0}
+    return {"bias": round(float(w[-1]), 5), "threshold": threshold, "threshold_headlines": head_t,
+            "min_terms": gate, "lambda": V8_LAMBDA, "features": "full", "cv": cv,
+            "positives": int(y.sum()), "judged": len(judged), "weights": dict(sorted(weights.items()))}
+
+
+_V8_DATA: dict[str, object] = {}
+"""What the label workers of `main_v8` read (set before they fork; each returns its label's model)."""
+
+
+def _v8_worker(label: str) -> dict[str, object]:
+    d = _V8_DATA
+    items: list[TopicItem] = d["items"]  # type: ignore[assignment]
+    judged = np.array([i for i, it in enumerate(items) if label in it.judged])
+    y_all = np.array([1.0 if label in it.labels else 0.0 for it in items])
+    units = np.array([u.get(label, -1) for u in d["units"]])  # type: ignore[attr-defined]
+    return train_label_v8(label, d["x"], d["vocab"], y_all, judged, d["folds"], d["role"],  # type: ignore[arg-type]
+                          d["batch"], units, d["title_only"], d["design"])  # type: ignore[arg-type]
+
+
+def main_v8(folder: Path, out: Path, *, jobs: int = 3) -> int:
+    """`--model v8`: read `V8_FILES`, train (one process per label, `jobs` at a time; the result does
+    not depend on it), write the artifact."""
+    tuning, feed, feed_batch = read_v8(folder)
+    views = [feed_view(it) for it in tuning]
+    items = tuning + feed + views
+    role = np.array(["tuning"] * len(tuning) + ["feed"] * len(feed) + ["view"] * len(views))
+    batch = np.array([V8_FILES[0]] * len(tuning) + feed_batch + ["view"] * len(views))
+    originals = tuning + feed
+    texts = [" ".join((it.title, it.summary, it.text if it.text != it.summary else "")) for it in originals]
+    story = [fold_of(s) for s in story_groups([it.id for it in originals], texts)]
+    folds = np.array(story + story[: len(tuning)])  # a view sits in its original's fold
+    print(f"{len(tuning)} tuning items, {len(feed)} feed items "
+          f"({', '.join(f'{n}: {feed_batch.count(n)}' for n in V8_FILES[1:])}), {len(views)} feed views", flush=True)
+    features = v8_features(items, TAXONOMY)
+    title_only = np.array([TITLE_ONLY in f for f in features])
+    units_by_item = lexicon_units(items, TAXONOMY)
+    df: dict[str, int] = {}
+    for feats in features:
+        for term in feats:
+            df[term] = df.get(term, 0) + 1
+    vocab = sorted(t for t, n in df.items() if n >= MIN_DF or not t.startswith("w:"))
+    print(f"{len(vocab)} features with df >= {MIN_DF}; {int(title_only.sum())} headlines", flush=True)
+    x = build_matrix(features, vocab)
+    design = np.array([it.weight if r == "feed" else 1.0 for it, r in zip(items, role, strict=True)])
+    _V8_DATA.update(items=items, units=units_by_item, x=x, vocab=vocab, folds=folds, role=role, batch=batch,
+                    title_only=title_only, design=design)
+    if jobs > 1:
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("fork")) as pool:
+            labels = dict(zip(CORE_LABELS, pool.map(_v8_worker, CORE_LABELS), strict=True))
+    else:
+        labels = {label: _v8_worker(label) for label in CORE_LABELS}
+    f2 = [labels[k]["cv"]["fresh2"]["f1"] for k in CORE_LABELS]  # type: ignore[index]
+    print(f"out-of-fold macro-F1 on {V8_FRESH2}: {sum(f2) / len(f2):.4f}", flush=True)
+    taxonomy = (REPO / "processors" / TAXONOMY).read_bytes()
+    artifact = {
+        "format": FORMAT,
+        "trained_on": {name: "sha256 " + hashlib.sha256((folder / name).read_bytes()).hexdigest()
+                       for name in V8_FILES} | {"feed views": f"every tuning item: title + first "
+                                                 f"{FEED_SENTENCES} sentences, <= {FEED_CHARS} chars"},
+        "taxonomy_sha256": hashlib.sha256(taxonomy).hexdigest(),
+        "settings": {"min_df": MIN_DF, "keep": KEEP, "lambda": V8_LAMBDA, "folds": FOLDS, "fold_by": "story",
+                     "tie_f1": TIE_F1, "gates": list(V8_GATES), "features": "words, bigrams, lex:<topic>, "
+                     + TITLE_ONLY, "taxonomy": TAXONOMY,
+                     "objective": "mean of out-of-fold F1 on feed items (all feed batches) and on tuning items",
+                     "headlines": f"threshold_headlines is folded into the {TITLE_ONLY} weight "
+                                  "(+ logit(threshold) - logit(threshold_headlines))"},
         "labels": labels,
     }
     return write_artifact(out, artifact)
@@ -611,13 +813,16 @@ def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--gold", type=Path, default=default_out() / "topics_tuning.jsonl")
-    parser.add_argument("--model", choices=sorted([*RECIPES, "v7"]), default=DEFAULT_RECIPE,
+    parser.add_argument("--model", choices=sorted([*RECIPES, "v7", "v8"]), default=DEFAULT_RECIPE,
                         help="which artifact's recipe to run (default: %(default)s)")
     parser.add_argument("--out", type=Path, default=None, help="default: processors/models/topics-<model>.json")
     parser.add_argument("--grid", action="store_true", help="v7: cross-validate the whole grid "
                         "(V7_FEATURES x V7_FRESH_WEIGHTS), not only the chosen settings")
     parser.add_argument("--jobs", type=int, default=3, help="v7: labels trained at once (default: %(default)s)")
     args = parser.parse_args(argv)
+    if args.model == "v8":  # reads V8_FILES under the --gold file's folder, nothing else
+        return main_v8(args.gold.parent, args.out or REPO / "processors" / "models" / "topics-v8.json",
+                       jobs=args.jobs)
     if args.model == "v7":  # reads V7_FILES under the --gold file's folder, nothing else
         return main_v7(args.gold.parent, args.out or REPO / "processors" / "models" / "topics-v7.json",
                        grid=args.grid, jobs=args.jobs)
@@ -656,7 +861,7 @@ def main(argv: list[str] | None = None) -> int:
         if recipe.base:
             settings.update(copied_from={recipe.base: sorted(set(CORE_LABELS) - recipe.train)})
         if recipe.taxonomy != FROZEN_TAXONOMY:
-            settings.update(taxonomy=recipe.taxonomy)
+            settings.update(taxonomy=recipe.recorded_as or recipe.taxonomy)
     artifact = {
         "format": FORMAT,
         "trained_on": "eval/prepare.py tuning split (topics_tuning.jsonl), sha256 " +

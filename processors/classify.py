@@ -41,9 +41,19 @@ configuration can pin "lexicon.v1" and a change in behaviour ships as a new name
   phrase above the weak weight, 0 = no phrase needed; see `Classifier.enough_terms`): an ambiguous
   weak word still never carries a label alone, and a label always names its evidence, lexicon
   phrases first, then the model's strongest words (a label with neither is not assigned).
+* "lexicon.v8": for short items and headlines (round nine). lexicon.v7's design on the current
+  taxonomy, whose defence, trade and energy lexicons gained phrases for headlines (armed groups and
+  conflicts, trade pacts and curbs, power demand and supply); models trained on v7's rows plus the
+  hand-labelled feed batches topics_fresh2 and topics_train1 (`processors/models/topics-v8.json`,
+  `python -m eval.train_topics --model v8`), with one more input, `shape_features`: a headline
+  alone (no summary, no body) has its own bias and, folded into that weight, its own cut-off chosen
+  by cross-validation. Gate (2, 1) as v7's: every label names at least one lexicon phrase of
+  weight > 1.0.
 
 lexicon.v3, v4 and v5 read `taxonomy-v4.toml`, a frozen byte-for-byte copy of the taxonomy their
-models were trained against (`FROZEN_TAXONOMY`); lexicon.v1, v2, v6 and v7 read `taxonomy.toml`.
+models were trained against (`FROZEN_TAXONOMY`); lexicon.v6 and v7 read `taxonomy-v7.toml`
+(`V7_TAXONOMY`), the taxonomy of rounds five to seven frozen when round nine edited `taxonomy.toml`;
+lexicon.v1, v2 and v8 read `taxonomy.toml`.
 """
 
 from __future__ import annotations
@@ -60,11 +70,14 @@ from newswatch import ConfigError, TopicLabel
 from processors.linear import LinearTopicModel, lexicon_features, word_features
 from processors.phrases import build_automaton, longest_matches
 
-DEFAULT_CLASSIFIER = "lexicon.v7"
+DEFAULT_CLASSIFIER = "lexicon.v8"
 TAXONOMY = "taxonomy.toml"
 FROZEN_TAXONOMY = "taxonomy-v4.toml"
 """The taxonomy as it was before round five's energy lexicon, which the v3-v5 artifacts name by
 SHA-256; kept unchanged so those classifiers load and label as they did."""
+V7_TAXONOMY = "taxonomy-v7.toml"
+"""The taxonomy of rounds five to seven (round five's energy lexicon), which the v6 and v7 artifacts
+name by SHA-256; frozen byte for byte before round nine's edit of `taxonomy.toml`. Never edit it."""
 FIELDS = ("title", "summary", "body")
 WEAK_WEIGHT = 1.0
 """Phrases weighing this or less are the taxonomy's ambiguous words ("defence", "trade", "energy",
@@ -239,6 +252,7 @@ class Classifier:
         words = word_features(title, summary, text)
         lex = lexicon_features({s.label: s.raw for s in lexicon}, [s.label for s in lexicon if s.assigned],
                                self.model.labels)
+        lex.update(shape_features(title, summary, text))  # weighed only by models that have it (lexicon.v8)
         for label, p in self.model.probabilities(words, lex).items():
             model = self.model.labels[label]
             old = by_label.get(label, TopicScore(label, 0.0, (), (), False))
@@ -262,6 +276,14 @@ class Classifier:
                 hit = (negative if is_negative else positive).setdefault(label, _Hit())
                 hit.weight += weight * field_weight * damped
                 hit.counts[phrase] = hit.counts.get(phrase, 0) + n
+
+
+def shape_features(title: str, summary: str, text: str) -> dict[str, float]:
+    """Features of the item's shape rather than its words (lexicon.v8): "shape:title_only" = 1.0 when
+    the item is a headline alone (no summary, no body). lexicon.v8's artifact weighs it, which also
+    carries its separate cut-off for headlines (`eval/train_topics.py`); older artifacts do not name
+    it, so their probabilities are unchanged."""
+    return {"shape:title_only": 1.0} if title.strip() and not summary.strip() and not text.strip() else {}
 
 
 def _read_taxonomy(path: str | Path | None, packaged: str = TAXONOMY) -> tuple[bytes, str]:
@@ -336,8 +358,9 @@ CLASSIFIERS: dict[str, Callable[..., Classifier]] = {
     "lexicon.v3": _linear_lexicon("lexicon.v3", "topics-v3.json", FROZEN_TAXONOMY),
     "lexicon.v4": _linear_lexicon("lexicon.v4", "topics-v4.json", FROZEN_TAXONOMY),
     "lexicon.v5": _linear_lexicon("lexicon.v5", "topics-v5.json", FROZEN_TAXONOMY),
-    "lexicon.v6": _linear_lexicon("lexicon.v6", "topics-v6.json", TAXONOMY),
-    "lexicon.v7": _linear_lexicon("lexicon.v7", "topics-v7.json", TAXONOMY),
+    "lexicon.v6": _linear_lexicon("lexicon.v6", "topics-v6.json", V7_TAXONOMY),
+    "lexicon.v7": _linear_lexicon("lexicon.v7", "topics-v7.json", V7_TAXONOMY),
+    "lexicon.v8": _linear_lexicon("lexicon.v8", "topics-v8.json", TAXONOMY),
 }
 """Versioned classifier factories; the name is what settings pin."""
 
