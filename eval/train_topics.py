@@ -1,7 +1,16 @@
-"""Train the linear topic models of lexicon.v7 (or v6, v5, v4) and write the artifact.
+"""Train the linear topic models of lexicon.v8 (or v7, v6, v5, v4) and write the artifact.
 
-    python -m eval.train_topics [--model v7|v6|v5|v4] [--gold ~/.cache/newswatch/eval/topics_tuning.jsonl]
+    python -m eval.train_topics [--model v8|v7|v6|v5|v4] [--gold ~/.cache/newswatch/eval/topics_tuning.jsonl]
                                 [--out processors/models/topics-<model>.json] [--grid] [--jobs 3]
+
+`--model v8` (round nine, for short items and headlines; `main_v8`): v7's recipe on the current
+taxonomy (round nine's headline phrases) over exactly the files `V8_FILES` names (tuning split,
+topics_fresh1, topics_fresh2, topics_train1; never topics_fresh3), plus the headline input
+"shape:title_only" (`processors.classify.shape_features`); per label CV chooses the gate (2 or 1)
+and a pair of thresholds, one for headlines, by the mean of the out-of-fold F1 on all feed items and
+on tuning items (`choose_rule_v8`); the headline threshold is folded into the headline weight. The
+artifact keeps each label's out-of-fold figures per batch under `cv`. v7 and v6 read
+`taxonomy-v7.toml`, the frozen copy of the taxonomy they were trained on.
 
 `--model v7` (round seven, for feed items; `main_v7`): reads exactly the files `V7_FILES` names in
 the --gold file's folder (the tuning split and topics_fresh1), never any other batch. Rows: tuning
