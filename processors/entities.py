@@ -44,6 +44,12 @@ by ", <country>" is the place ("Toyota, Japan"); known places inside a hyphenate
 mentions ("Trump-Russia"); a lone title, rank or word for a kind of body ("Archbishop", "the
 Government") and the subject of a job title ("Manpower Minister") are not names; a NORP adjective
 the demonym table does not know is not a country ("English Premier League").
+
+With a v4 scorer (round nine) also: a bracket the model ran into a name is cut off ("Department of
+Health (DOH"); a country's adjective the model called a place or a group names the country ("Sri
+Lankan", "Danish"), with `[v4_demonyms]` beside the demonym table; `[v4_aliases]` spell out short
+forms ("NZ", "L.A. County"); the scorer sees `[v4_lists] teams` as a feature. These tables are read
+with a v4 scorer only, so the rules alone and v1-v3 give what they gave.
 """
 
 from __future__ import annotations
@@ -122,6 +128,9 @@ class Gazetteer:
     us_markers: tuple[str, ...] = ()
     ship_pattern: re.Pattern[str] | None = None
     full_names: Mapping[str, str] = field(default_factory=dict)
+    v4_demonyms: Mapping[str, str] = field(default_factory=dict)
+    v4_aliases: Mapping[str, str] = field(default_factory=dict)
+    v4_teams: frozenset[str] = frozenset()
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> Gazetteer:
@@ -171,6 +180,9 @@ class Gazetteer:
             acronyms=frozenset(data.get("acronyms", [])),
             us_markers=tuple(data.get("us_markers", [])),
             full_names=dict(data.get("full_names", {})),
+            v4_demonyms=dict(data.get("v4_demonyms", {})),
+            v4_aliases=dict(data.get("v4_aliases", {})),
+            v4_teams=frozenset(data.get("v4_lists", {}).get("teams", [])),
             ship_pattern=re.compile(rf"\b(?:{ships}) {_TITLE_WORD}(?: {_TITLE_WORD})?")
             if ships
             else None,
@@ -186,6 +198,11 @@ class Gazetteer:
         """Every name the gazetteer knows: aliases, their canonical names and `known_acronyms`
         (what `refine_mentions` keeps an unexplained bare acronym for), made once."""
         return frozenset(self.aliases) | frozenset(self.aliases.values()) | self.known_acronyms
+
+    @cached_property
+    def all_demonyms(self) -> Mapping[str, str]:
+        """v4: `demonyms` and `[v4_demonyms]` (read with a v4 scorer only, so v1-v3 are unchanged)."""
+        return {**self.demonyms, **self.v4_demonyms}
 
     @cached_property
     def person_titles(self) -> frozenset[str]:
@@ -282,6 +299,7 @@ def entities_from_doc(
     also: dict[str, set[str]] = {}
     v2 = scorer is not None and scorer.features != "v1"  # the v2 rules come with the v2 scorer only
     v3 = v2 and scorer is not None and scorer.features != "v2"  # the v3 canonical-form rules: v3 scorer only
+    v4 = v3 and scorer is not None and scorer.features not in {"v2", "v3"}  # round nine: v4 scorer only
     single: dict[str, set[str]] = {}  # v2: the model's labels for one-word spans, by word
     ents = doc.ents  # once: each read of Doc.ents builds its Span objects again
     if scorer is not None:
@@ -303,7 +321,7 @@ def entities_from_doc(
                 mentions += [
                     (start_char, m)
                     for m in _scored_mentions(ent, previous, text, headline_end, gazetteer, scorer, also, single,
-                                              v3=v3)
+                                              v3=v3, v4=v4)
                 ]
             previous = ent
             continue
@@ -366,6 +384,7 @@ _NEVER_SCORED = NUMERIC_LABELS | {TITLE_LABEL}
 def _scored_mentions(
     ent: Span, previous: Span | None, text: str, headline_end: int, gazetteer: Gazetteer, scorer: MentionDecider,
     also: Mapping[str, set[str]], single: Mapping[str, set[str]] | None = None, *, v3: bool = False,
+    v4: bool = False,
 ) -> list[tuple[str, str, str]]:
     """The mentions of one span as the scorer decides them; spans of any label but numbers and
     dates are candidates (a WORK_OF_ART or LAW span may be a name the model mislabelled).
@@ -375,7 +394,7 @@ def _scored_mentions(
     ner_label = ent.label_
     start_char, end_char = ent.start_char, ent.end_char
     if ner_label in KEPT_LABELS:
-        candidates = _mentions(ent, gazetteer, v3=v3, text=text)
+        candidates = _mentions(ent, gazetteer, v3=v3, v4=v4, text=text)
     elif ner_label in NUMERIC_LABELS or ner_label == TITLE_LABEL:
         return []
     else:
@@ -416,8 +435,9 @@ def _scored_mentions(
             single=frozenset(single.get(mention[0], ())) if single and " " not in mention[0] else frozenset(),
         )
         features = span_features(mention[0], ner_label, mention[1], ctx, aliases=gazetteer.aliases,
-                                 demonyms=gazetteer.demonyms, acronyms=gazetteer.known_acronyms, groups=groups,
-                                 feature_set=feature_set)
+                                 demonyms=gazetteer.all_demonyms if v4 else gazetteer.demonyms,
+                                 acronyms=gazetteer.known_acronyms, groups=groups, feature_set=feature_set,
+                                 teams=gazetteer.v4_teams)
         label = scorer.decide(mention, keeps, features)
         if label is None and feature_set != "v1" and ent_id and mention[1] == "PERSON":
             label = "PERSON"  # v2: the gazetteer's people are never dropped ("Putin spoke.")
@@ -543,7 +563,7 @@ _POSSESSIVE = re.compile(r"(?:'|’)s\s+")
 
 
 def _mentions(
-    ent: Span, gazetteer: Gazetteer, *, v3: bool = False, text: str | None = None
+    ent: Span, gazetteer: Gazetteer, *, v3: bool = False, v4: bool = False, text: str | None = None
 ) -> list[tuple[str, str, str]]:
     """One span's (text, label, canonical) mentions: usually one, none for noise.
 
@@ -564,6 +584,8 @@ def _mentions(
         return [(_clean(raw), label, ent_id)]
     if v3:
         raw = _extended(ent, raw, gazetteer)
+    if v4 and " (" in raw:  # "Department of Health (DOH": the bracket is the abbreviation's, not the name's
+        raw = raw[: raw.index(" (")]
     split = split_run_on(_clean(raw), label, gazetteer.aliases, gazetteer.us_aliases)
     if split:
         return split
@@ -580,6 +602,8 @@ def _mentions(
         mention = _mention(part, label, gazetteer)
         if mention is not None and v3:
             mention = _canonical_form(mention, gazetteer)
+        if mention is not None and v4:
+            mention = _v4_form(mention, gazetteer)
         if mention is not None:
             out.append(mention)
     return out
@@ -766,6 +790,22 @@ def _canonical_form(mention: tuple[str, str, str], gazetteer: Gazetteer) -> tupl
             words = [words[0], *(w for w in words[1:-1] if w not in _INNER_TITLES), words[-1]]
         if words != canonical.split():
             return text, label, " ".join(words)
+    return mention
+
+
+def _v4_form(mention: tuple[str, str, str], gazetteer: Gazetteer) -> tuple[str, str, str]:
+    """v4 canonical forms: a country's adjective the model called a place or a group is a mention of
+    the country ("Sri Lankan" read as GPE, "Danish" as NORP: Sri Lanka, Denmark; plural nouns for
+    people are not), with `[v4_demonyms]` beside the demonym table; `[v4_aliases]` give common
+    abbreviations their names ("NZ" -> New Zealand, "L.A. County" -> Los Angeles County)."""
+    text, label, _canonical = mention
+    if label in {"GPE", "NORP"} and not text.endswith("s"):
+        country = gazetteer.all_demonyms.get(text)
+        if country is not None:
+            return text, "GPE", country
+    if text in gazetteer.v4_aliases and label in {"GPE", "ORG", "LOC", "PERSON", "NORP"}:
+        target = gazetteer.v4_aliases[text]
+        return text, "GPE" if target in places() else label, target
     return mention
 
 

@@ -51,7 +51,8 @@ def test_extractor_uses_the_scorer_by_default(extractor: EntityExtractor) -> Non
     assert {("Olaf Scholz", "PERSON"), ("Berlin", "GPE")} <= found
 
 
-@pytest.mark.parametrize(("version", "features"), [("entities-v1", "v1"), ("entities-v2", "v2"), ("entities-v3", "v3")])
+@pytest.mark.parametrize(("version", "features"), [("entities-v1", "v1"), ("entities-v2", "v2"), ("entities-v3", "v3"),
+                                                   ("entities-v4", "v4")])
 def test_every_artifact_loads_by_version(version: str, features: str) -> None:
     scorer = SpanScorer.load(version=version)
     assert (scorer.version, scorer.features) == (version, features)
