@@ -66,9 +66,9 @@ class EntityNames:
         gaz = self.gazetteer
         found: list[str] = [typed]
         # the gazetteer's normalisation tables, as `_mention` / `refine_mentions` apply them
-        tables: list[Mapping[str, str]] = [gaz.aliases]
+        tables: list[Mapping[str, str]] = [gaz.aliases, gaz.v4_aliases]  # v4: "NZ" -> "New Zealand"
         if label in (None, "GPE", "NORP"):
-            tables.append(gaz.demonyms)  # a NORP demonym becomes its country
+            tables.append(gaz.all_demonyms)  # a NORP demonym becomes its country (v4: more of them)
         if label in (None, "ORG"):
             tables.append(gaz.us_aliases)  # in U.S. copy: "Army" -> "U.S. Army"
         for table in tables:

@@ -23,6 +23,8 @@ GAZETTEER: dict[str, Any] = {
         "AP": "AP",  # an alias to an abbreviation that has a full name: both steps apply
     },
     "demonyms": {"Russian": "Russia", "American": "United States"},
+    "v4_demonyms": {"Danish": "Denmark"},  # round nine's tables: entities-v4 records these names
+    "v4_aliases": {"NZ": "New Zealand"},
     "us_aliases": {"Army": "U.S. Army"},
     "full_names": {"NBA": "National Basketball Association", "AP": "Associated Press"},
     "entity": [{"canonical": "S-400", "label": "PRODUCT", "patterns": ["S-400", "S400"]}],
@@ -48,6 +50,8 @@ def names() -> EntityNames:
         pytest.param("S400", ("S400", "S-400"), id="ruler-pattern"),
         pytest.param("AFP", ("AFP", "Agence France-Presse"), id="organisation-pattern"),
         pytest.param("Russian", ("Russian", "Russia"), id="demonym"),
+        pytest.param("Danish", ("Danish", "Denmark"), id="v4-demonym"),
+        pytest.param("NZ", ("NZ", "New Zealand"), id="v4-alias"),
         pytest.param("Army", ("Army", "U.S. Army"), id="us-alias"),
         pytest.param("Washington", ("Washington", "Washington, D.C."), id="capital-by-full_name"),
         pytest.param("washington", ("washington", "Washington, D.C."), id="capital-lower-case"),
