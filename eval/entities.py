@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from eval.gold import EntityItem, read_entity_gold
-from eval.metrics import Counts, set_counts
+from eval.metrics import Counts, bootstrap_micro_f1, set_counts
 from processors import EntityExtractor
 
 TYPES = ("PERSON", "ORG", "GPE")
@@ -38,6 +38,12 @@ class EntityReport:
     items: int
     counts: dict[str, Counts]
     errors: list[tuple[str, str, str, str]] = field(default_factory=list)  # (kind, type, name, item id)
+    per_item: list[Counts] = field(default_factory=list)  # pooled counts of each paragraph, for the interval
+
+    @property
+    def interval(self) -> tuple[float, float]:
+        """95% bootstrap interval of the overall F1, resampling paragraphs (fixed seed)."""
+        return bootstrap_micro_f1(self.per_item)
 
     @property
     def overall(self) -> Counts:
@@ -54,6 +60,7 @@ class EntityReport:
                     "tp": c.tp, "fp": c.fp, "fn": c.fn}
         return {"gold_file": self.gold_file, "items": self.items,
                 "types": {k: fig(v) for k, v in self.counts.items()}, "overall": fig(self.overall),
+                "overall_f1_interval_95": [round(x, 4) for x in self.interval],
                 "errors": [list(e) for e in self.errors]}
 
     def lines(self, misses: int = 10) -> list[str]:
@@ -62,6 +69,8 @@ class EntityReport:
         out.append(f"{'type':<8}{'P':>7}{'R':>7}{'F1':>7}{'TP':>6}{'FP':>6}{'FN':>6}")
         for kind, c in [*self.counts.items(), ("all", self.overall)]:
             out.append(f"{kind:<8}{c.precision:7.3f}{c.recall:7.3f}{c.f1:7.3f}{c.tp:6d}{c.fp:6d}{c.fn:6d}")
+        low, high = self.interval
+        out.append(f"overall F1 95% bootstrap over paragraphs: {low:.3f}-{high:.3f}")
         shown: dict[tuple[str, str], int] = {}
         wrong = []
         for kind, etype, name, item in self.errors:
@@ -77,16 +86,20 @@ def evaluate(items: Sequence[EntityItem], extractor: EntityExtractor, *, gold_fi
     """Extract from every paragraph in one batch and compare with the gold names."""
     counts = {t: Counts() for t in TYPES}
     errors = []
+    per_item: list[Counts] = []
     predicted_all = extractor.extract_many([item.text for item in items])
     for item, predicted in zip(items, predicted_all, strict=True):
         gold = {(_key(e.canonical), e.label) for e in item.entities if e.label in TYPES}
         pred = {(_key(e.canonical), e.label) for e in predicted if e.label in TYPES}
+        item_total = Counts()
         for etype, c in set_counts(gold, pred).items():
             counts[etype] += c
+            item_total += c
+        per_item.append(item_total)
         errors += [("FP", t, n, item.id) for n, t in sorted(pred - gold, key=lambda x: (x[1], x[0]))]
         errors += [("FN", t, n, item.id) for n, t in sorted(gold - pred, key=lambda x: (x[1], x[0]))]
     errors.sort(key=lambda e: (e[0], e[1]))
-    return EntityReport(gold_file=gold_file, items=len(items), counts=counts, errors=errors)
+    return EntityReport(gold_file=gold_file, items=len(items), counts=counts, errors=errors, per_item=per_item)
 
 
 def run(gold: Path, *, extractor: EntityExtractor | None = None, scorer: str | None = None) -> EntityReport:

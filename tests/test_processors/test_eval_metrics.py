@@ -93,3 +93,15 @@ def test_bootstrap_interval_brackets_the_estimate_and_is_reproducible() -> None:
     assert low <= estimate <= high
     assert high - low > 0.01  # a sample this small cannot pin macro-F1 down
     assert (low, high) == bootstrap_macro_f1(items, CORE, rounds=300, seed=7)
+
+
+def test_bootstrap_micro_f1_brackets_the_pooled_figure_and_is_repeatable() -> None:
+    from eval.metrics import Counts, bootstrap_micro_f1
+
+    per_item = [Counts(tp=3, fp=1, fn=0), Counts(tp=1, fp=0, fn=2), Counts(tp=2, fp=1, fn=1)] * 20
+    pooled = sum(per_item, Counts())
+    low, high = bootstrap_micro_f1(per_item)
+    assert low <= pooled.f1 <= high and low < high
+    assert bootstrap_micro_f1(per_item) == (low, high)
+    assert bootstrap_micro_f1([Counts(tp=2)] * 5) == (1.0, 1.0)
+    assert bootstrap_micro_f1([]) == (0.0, 0.0)
