@@ -1,13 +1,14 @@
 """A small learned linear model per core topic, read from a committed JSON artifact; pure Python.
 
-"lexicon.v3" to "lexicon.v7" (processors/classify.py) ask this model to decide
+"lexicon.v3" to "lexicon.v8" (processors/classify.py) ask this model to decide
 defence, trade and energy (v3: artifact `models/topics-v3.json`, trained on the origin labels; v4:
 `models/topics-v4.json`, trained on the gold.v2 labels of `eval/relabelling.md`; v5:
 `models/topics-v5.json`, v4's defence and trade, energy as the mean logit of a full and a
 words-only model, folds by story; v6: `models/topics-v6.json`, v5's recipe for every label on
 round five's taxonomy; v7: `models/topics-v7.json`, word features for every label, trained on
 tuning items, their feed-length views and topics_fresh1, with a per-label lexicon gate
-(`LabelModel.min_terms`); see `eval/train_topics.py`). The
+(`LabelModel.min_terms`); v8: `models/topics-v8.json`, v7's design plus topics_fresh2, topics_train1
+and a title-only input with its own cut-off; see `eval/train_topics.py`). The
 model is per-label logistic regression over two kinds of feature, both computed here so that
 training (`eval/train_topics.py`) and inference share one definition:
 
@@ -99,7 +100,7 @@ class LabelModel:
     min_terms: int | None = None
     """The lexicon gate for this label: None = the taxonomy's `min_terms` rule (lexicon.v3-v6); 2 =
     the same rule; 1 = one phrase above the weak weight; 0 = no phrase needed, the label names the
-    model's words as evidence (lexicon.v7; `processors.classify.Classifier.enough_terms`)."""
+    model's words as evidence (lexicon.v7, v8; `processors.classify.Classifier.enough_terms`)."""
 
     def probability(self, features: Mapping[str, float]) -> float:
         """sigmoid(bias + w . x) over features named as in the artifact ("w:oil", "lex:sport")."""
