@@ -56,7 +56,7 @@ import hashlib
 import json
 import re
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from multiprocessing import get_context
@@ -170,6 +170,15 @@ def story_folds(items: list[TopicItem]) -> list[int]:
     that the held-out split did not confirm."""
     texts = [" ".join((it.title, it.summary, it.text if it.text != it.summary else "")) for it in items]
     return [fold_of(story) for story in story_groups([it.id for it in items], texts)]
+
+
+def vocabulary(features: list[dict[str, float]]) -> list[str]:
+    """Feature names kept, sorted: words in at least `MIN_DF` rows, and every non-word feature."""
+    df: dict[str, int] = {}
+    for feats in features:
+        for term in feats:
+            df[term] = df.get(term, 0) + 1
+    return sorted(t for t, n in df.items() if n >= MIN_DF or not t.startswith("w:"))
 
 
 def featurise(items: list[TopicItem], taxonomy: str = TAXONOMY) -> tuple[list[dict[str, float]], list[frozenset[str]]]:
@@ -564,12 +573,33 @@ _V7_DATA: dict[str, object] = {}
 """What the label workers of `main_v7` read (set before they fork; each returns its label's model)."""
 
 
-def _v7_worker(label: str) -> dict[str, object]:
-    d = _V7_DATA
+def _trained_on(folder: Path, files: tuple[str, ...]) -> dict[str, str]:
+    """The artifact's record of its inputs: each file's sha256, and how the feed views were made."""
+    return {name: "sha256 " + hashlib.sha256((folder / name).read_bytes()).hexdigest() for name in files} | {
+        "feed views": f"every tuning item: title + first {FEED_SENTENCES} sentences, <= {FEED_CHARS} chars"}
+
+
+def _run_label_workers(worker: Callable[[str], dict[str, object]], jobs: int) -> dict[str, dict[str, object]]:
+    """One worker per core label, `jobs` processes at a time (forked, so they read the shared data)."""
+    if jobs > 1:
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("fork")) as pool:
+            return dict(zip(CORE_LABELS, pool.map(worker, CORE_LABELS), strict=True))
+    return {label: worker(label) for label in CORE_LABELS}
+
+
+def _label_arrays(d: dict[str, object], label: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A label worker's inputs from the shared data: the rows that judge the label, every row's 0/1
+    target, and every row's story unit for the label (-1 for none)."""
     items: list[TopicItem] = d["items"]  # type: ignore[assignment]
     judged = np.array([i for i, it in enumerate(items) if label in it.judged])
     y_all = np.array([1.0 if label in it.labels else 0.0 for it in items])
     units = np.array([u.get(label, -1) for u in d["units"]])  # type: ignore[attr-defined]
+    return judged, y_all, units
+
+
+def _v7_worker(label: str) -> dict[str, object]:
+    d = _V7_DATA
+    judged, y_all, units = _label_arrays(d, label)
     grid = None if d["grid"] else [V7_CHOSEN[label]]
     return train_label_v7(label, d["x"], d["vocab"], y_all, judged, d["folds"], d["role"],  # type: ignore[arg-type]
                           units, d["design"], grid)  # type: ignore[arg-type]
@@ -583,33 +613,22 @@ def main_v7(folder: Path, out: Path, *, grid: bool = False, jobs: int = 3) -> in
     items = tuning + fresh + views
     role = np.array(["tuning"] * len(tuning) + ["fresh"] * len(fresh) + ["view"] * len(views))
     originals = tuning + fresh
-    texts = [" ".join((it.title, it.summary, it.text if it.text != it.summary else "")) for it in originals]
-    story = [fold_of(s) for s in story_groups([it.id for it in originals], texts)]
+    story = story_folds(originals)
     folds = np.array(story + story[: len(tuning)])  # a view sits in its original's fold
     print(f"{len(tuning)} tuning items, {len(fresh)} fresh1 items, {len(views)} feed views", flush=True)
     features, _gates = featurise(items, V7_TAXONOMY)
     units_by_item = lexicon_units(items, V7_TAXONOMY)
-    df: dict[str, int] = {}
-    for feats in features:
-        for term in feats:
-            df[term] = df.get(term, 0) + 1
-    vocab = sorted(t for t, n in df.items() if n >= MIN_DF or not t.startswith("w:"))
+    vocab = vocabulary(features)
     print(f"{len(vocab)} features with df >= {MIN_DF}", flush=True)
     x = build_matrix(features, vocab)
     design = np.array([it.weight if r == "fresh" else 1.0 for it, r in zip(items, role, strict=True)])
     _V7_DATA.update(items=items, units=units_by_item, x=x, vocab=vocab, folds=folds, role=role, design=design,
                     grid=grid)
-    if jobs > 1:
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("fork")) as pool:
-            labels = dict(zip(CORE_LABELS, pool.map(_v7_worker, CORE_LABELS), strict=True))
-    else:
-        labels = {label: _v7_worker(label) for label in CORE_LABELS}
+    labels = _run_label_workers(_v7_worker, jobs)
     taxonomy = (REPO / "processors" / V7_TAXONOMY).read_bytes()
     artifact = {
         "format": FORMAT,
-        "trained_on": {name: "sha256 " + hashlib.sha256((folder / name).read_bytes()).hexdigest()
-                       for name in V7_FILES} | {"feed views": f"every tuning item: title + first "
-                                                 f"{FEED_SENTENCES} sentences, <= {FEED_CHARS} chars"},
+        "trained_on": _trained_on(folder, V7_FILES),
         "taxonomy_sha256": hashlib.sha256(taxonomy).hexdigest(),
         "settings": {"min_df": MIN_DF, "keep": KEEP, "lambda": V7_LAMBDA, "folds": FOLDS, "fold_by": "story",
                      "tie_f1": TIE_F1, "fresh_weights": list(V7_FRESH_WEIGHTS), "gates": list(V7_GATES),
@@ -758,10 +777,7 @@ _V8_DATA: dict[str, object] = {}
 
 def _v8_worker(label: str) -> dict[str, object]:
     d = _V8_DATA
-    items: list[TopicItem] = d["items"]  # type: ignore[assignment]
-    judged = np.array([i for i, it in enumerate(items) if label in it.judged])
-    y_all = np.array([1.0 if label in it.labels else 0.0 for it in items])
-    units = np.array([u.get(label, -1) for u in d["units"]])  # type: ignore[attr-defined]
+    judged, y_all, units = _label_arrays(d, label)
     return train_label_v8(label, d["x"], d["vocab"], y_all, judged, d["folds"], d["role"],  # type: ignore[arg-type]
                           d["batch"], units, d["title_only"], d["design"])  # type: ignore[arg-type]
 
@@ -775,37 +791,26 @@ def main_v8(folder: Path, out: Path, *, jobs: int = 3) -> int:
     role = np.array(["tuning"] * len(tuning) + ["feed"] * len(feed) + ["view"] * len(views))
     batch = np.array([V8_FILES[0]] * len(tuning) + feed_batch + ["view"] * len(views))
     originals = tuning + feed
-    texts = [" ".join((it.title, it.summary, it.text if it.text != it.summary else "")) for it in originals]
-    story = [fold_of(s) for s in story_groups([it.id for it in originals], texts)]
+    story = story_folds(originals)
     folds = np.array(story + story[: len(tuning)])  # a view sits in its original's fold
     print(f"{len(tuning)} tuning items, {len(feed)} feed items "
           f"({', '.join(f'{n}: {feed_batch.count(n)}' for n in V8_FILES[1:])}), {len(views)} feed views", flush=True)
     features = v8_features(items, TAXONOMY)
     title_only = np.array([TITLE_ONLY in f for f in features])
     units_by_item = lexicon_units(items, TAXONOMY)
-    df: dict[str, int] = {}
-    for feats in features:
-        for term in feats:
-            df[term] = df.get(term, 0) + 1
-    vocab = sorted(t for t, n in df.items() if n >= MIN_DF or not t.startswith("w:"))
+    vocab = vocabulary(features)
     print(f"{len(vocab)} features with df >= {MIN_DF}; {int(title_only.sum())} headlines", flush=True)
     x = build_matrix(features, vocab)
     design = np.array([it.weight if r == "feed" else 1.0 for it, r in zip(items, role, strict=True)])
     _V8_DATA.update(items=items, units=units_by_item, x=x, vocab=vocab, folds=folds, role=role, batch=batch,
                     title_only=title_only, design=design)
-    if jobs > 1:
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("fork")) as pool:
-            labels = dict(zip(CORE_LABELS, pool.map(_v8_worker, CORE_LABELS), strict=True))
-    else:
-        labels = {label: _v8_worker(label) for label in CORE_LABELS}
+    labels = _run_label_workers(_v8_worker, jobs)
     f2 = [labels[k]["cv"]["fresh2"]["f1"] for k in CORE_LABELS]  # type: ignore[index]
     print(f"out-of-fold macro-F1 on {V8_FRESH2}: {sum(f2) / len(f2):.4f}", flush=True)
     taxonomy = (REPO / "processors" / TAXONOMY).read_bytes()
     artifact = {
         "format": FORMAT,
-        "trained_on": {name: "sha256 " + hashlib.sha256((folder / name).read_bytes()).hexdigest()
-                       for name in V8_FILES} | {"feed views": f"every tuning item: title + first "
-                                                 f"{FEED_SENTENCES} sentences, <= {FEED_CHARS} chars"},
+        "trained_on": _trained_on(folder, V8_FILES),
         "taxonomy_sha256": hashlib.sha256(taxonomy).hexdigest(),
         "settings": {"min_df": MIN_DF, "keep": KEEP, "lambda": V8_LAMBDA, "folds": FOLDS, "fold_by": "story",
                      "tie_f1": TIE_F1, "gates": list(V8_GATES), "features": "words, bigrams, lex:<topic>, "
@@ -844,11 +849,7 @@ def main(argv: list[str] | None = None) -> int:
               f"(first: {leaked[0]}); train on topics_tuning.jsonl only", file=sys.stderr)
         return 2
     features, gates = featurise(items, recipe.taxonomy)
-    df: dict[str, int] = {}
-    for feats in features:
-        for term in feats:
-            df[term] = df.get(term, 0) + 1
-    vocab = sorted(t for t, n in df.items() if n >= MIN_DF or not t.startswith("w:"))
+    vocab = vocabulary(features)
     print(f"{len(items)} tuning items, {len(vocab)} features with df >= {MIN_DF}")
     x = build_matrix(features, vocab)
     if recipe.folds == "story":
