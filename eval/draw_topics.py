@@ -138,7 +138,7 @@ def enrich(corpora: Path, seed: str, quotas: dict[str, int], first: Path, *, pre
         if not hits:  # an outlet whose items earlier batches used up has nothing to add
             continue
         first_rate = min(1.0, quotas[outlet] / len(pool))
-        second_rate = min(1.0, quotas[outlet] / len(hits)) if hits else 0.0
+        second_rate = min(1.0, quotas[outlet] / len(hits))
         for item in rng.sample(hits, min(quotas[outlet], len(hits))):
             rows.append({"id": f"{prefix}k-{len(rows) + 1:04d}", "title": item["title"], "summary": item["summary"],
                          "text": item["text"], "labels": [], "source": outlet, "url": item["url"],

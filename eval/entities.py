@@ -17,6 +17,7 @@ import json
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from eval.gold import EntityItem, read_entity_gold
@@ -40,7 +41,7 @@ class EntityReport:
     errors: list[tuple[str, str, str, str]] = field(default_factory=list)  # (kind, type, name, item id)
     per_item: list[Counts] = field(default_factory=list)  # pooled counts of each paragraph, for the interval
 
-    @property
+    @cached_property
     def interval(self) -> tuple[float, float]:
         """95% bootstrap interval of the overall F1, resampling paragraphs (fixed seed)."""
         return bootstrap_micro_f1(self.per_item)

@@ -15,8 +15,11 @@ scikit-learn uses with zero_division=0). Macro-F1 = unweighted mean of the per-l
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -86,35 +89,25 @@ def bootstrap_macro_f1(
 ) -> tuple[float, float]:
     """A 95% percentile interval for macro-F1: items resampled with replacement, `rounds` times,
     with a fixed seed so the interval is the same on every run."""
+    return _interval(lambda sample: macro_f1(label_counts(sample, labels, weighted=weighted)), items, rounds, seed)
+
+
+def bootstrap_micro_f1(per_item: Sequence[Counts], *, rounds: int = 1000, seed: int = 0) -> tuple[float, float]:
+    """A 95% percentile interval for micro-F1 over items (entity paragraphs): each item's pooled
+    counts resampled with replacement, `rounds` times, with a fixed seed."""
+    return _interval(lambda sample: sum(sample, Counts()).f1, per_item, rounds, seed)
+
+
+def _interval(statistic: Callable[[list[T]], float], items: Sequence[T], rounds: int, seed: int) -> tuple[float, float]:
+    """The 2.5th and 97.5th percentiles of `statistic` over `rounds` resamples of `items` (with
+    replacement, a fixed seed); (0.0, 0.0) for no items."""
     import random
 
     rng = random.Random(seed)
     n = len(items)
     if n == 0:
         return 0.0, 0.0
-    values = sorted(
-        macro_f1(label_counts([items[rng.randrange(n)] for _ in range(n)], labels, weighted=weighted))
-        for _ in range(rounds)
-    )
-    return values[int(0.025 * rounds)], values[min(rounds - 1, int(0.975 * rounds))]
-
-
-def bootstrap_micro_f1(per_item: Sequence[Counts], *, rounds: int = 1000, seed: int = 0) -> tuple[float, float]:
-    """A 95% percentile interval for micro-F1 over items (entity paragraphs): each item's pooled
-    counts resampled with replacement, `rounds` times, with a fixed seed."""
-    import random
-
-    rng = random.Random(seed)
-    n = len(per_item)
-    if n == 0:
-        return 0.0, 0.0
-    values = []
-    for _ in range(rounds):
-        total = Counts()
-        for _ in range(n):
-            total += per_item[rng.randrange(n)]
-        values.append(total.f1)
-    values.sort()
+    values = sorted(statistic([items[rng.randrange(n)] for _ in range(n)]) for _ in range(rounds))
     return values[int(0.025 * rounds)], values[min(rounds - 1, int(0.975 * rounds))]
 
 

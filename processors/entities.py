@@ -419,6 +419,7 @@ def _scored_mentions(
     next_word = doc[end].lower_ if end < len(doc) else "</s>"
     also_labels = frozenset(also.get(last_word, set()) - {ner_label}) if last_word else frozenset()
     groups = scorer.groups
+    demonyms = gazetteer.all_demonyms if v4 else gazetteer.demonyms
     out = []
     for mention in candidates:
         if titled:
@@ -435,7 +436,7 @@ def _scored_mentions(
             single=frozenset(single.get(mention[0], ())) if single and " " not in mention[0] else frozenset(),
         )
         features = span_features(mention[0], ner_label, mention[1], ctx, aliases=gazetteer.aliases,
-                                 demonyms=gazetteer.all_demonyms if v4 else gazetteer.demonyms,
+                                 demonyms=demonyms,
                                  acronyms=gazetteer.known_acronyms, groups=groups, feature_set=feature_set,
                                  teams=gazetteer.v4_teams)
         label = scorer.decide(mention, keeps, features)

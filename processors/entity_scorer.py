@@ -160,7 +160,7 @@ def span_features(
     out += [f"also={label}" for label in sorted(ctx.also)]
     if feature_set != "v1":
         out += _v2_features(name, words, rule, ctx)
-    if feature_set == "v4":
+    if feature_set not in {"v1", "v2", "v3"}:  # as the extractor's v4 flag: later sets keep v4's features
         out += _v4_features(name, words, rule, ner_label, ctx, teams)
     if "context" in groups:
         out += [f"p={ctx.prev_word}", f"n={ctx.next_word}"]
