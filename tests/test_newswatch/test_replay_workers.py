@@ -184,6 +184,10 @@ def test_a_dead_worker_stops_the_replay_with_the_next_step_and_leaves_no_process
 
 LAUNCH = "from newswatch.cli import app, run\nfrom newswatch.cli.replay import register\nregister(app)\nrun()"
 
+CTRL_C_AS_AT_A_TERMINAL = "import signal\nsignal.signal(signal.SIGINT, signal.default_int_handler)\n"
+"""A suite started as a background job (`nohup ... &` in a script) hands its children SIGINT ignored,
+and Python then installs no KeyboardInterrupt handler: the replay under test gets Ctrl-C as a user's."""
+
 
 def children_of(pid: int) -> list[int]:
     found = []
@@ -207,7 +211,7 @@ def test_stopping_a_replay_ends_every_worker(tmp_path: Path, how: object) -> Non
     cli = [sys.executable, "-c", LAUNCH]
     assert subprocess.run([*cli, "archive", "import", str(SHARED_WSJ)], check=False, env=env, cwd=ROOT,
                           capture_output=True, timeout=300).returncode == 0  # fmt: skip
-    proc = subprocess.Popen([*cli, "replay", "--from", "2020-04-01", "--to", "2021-12-31",
+    proc = subprocess.Popen([sys.executable, "-c", CTRL_C_AS_AT_A_TERMINAL + LAUNCH, "replay", "--from", "2020-04-01", "--to", "2021-12-31",
                              "--workers", "2", "--fresh"], env=env, cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
     deadline = time.monotonic() + 120
@@ -216,9 +220,7 @@ def test_stopping_a_replay_ends_every_worker(tmp_path: Path, how: object) -> Non
         time.sleep(0.5)
         workers = [c for c in children_of(proc.pid) if "spawn_main" in _cmdline(c)]
     assert len(workers) == 2, "the replay never started its two workers"
-    # Signal while the workers still load their model or enrich: since issue 4's speed-ups the whole
-    # replay (813 articles) ends ~4 s after they appear, so waiting 3 s raced the replay's own end.
-    time.sleep(0.5)
+    time.sleep(0.5)  # workers loading or enriching (the replay ends ~4 s after they appear)
     assert proc.poll() is None, "the replay ended before it could be stopped; give it more work"
     if (
         how == "group"
