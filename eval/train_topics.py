@@ -69,7 +69,7 @@ from eval.gold import CORE_LABELS, TopicItem, read_topic_gold
 from eval.prepare import default_out
 from eval.splits import split_of, story_groups
 from processors import load_classifier
-from processors.classify import FROZEN_TAXONOMY, TAXONOMY, V7_TAXONOMY, shape_features
+from processors.classify import FROZEN_TAXONOMY, TAXONOMY, V7_TAXONOMY, V8_TAXONOMY, shape_features
 from processors.linear import _STOP, FORMAT, lexicon_features, word_features
 
 REPO = Path(__file__).resolve().parents[1]
@@ -651,6 +651,32 @@ round seven; topics_fresh2, since look 6) and topics_train1 (272 hand-labelled I
 any other batch."""
 V8_FRESH2 = "topics_fresh2.jsonl"
 """The batch whose out-of-fold macro-F1 the round-nine default rule reads (eval/README.md)."""
+V9_FILES = (*V8_FILES, "topics_fresh3.jsonl")
+"""The only gold files `--model v9` reads (round ten): `V8_FILES` and topics_fresh3 (development data
+since look 8). Never topics_fresh4 (round ten's unseen test) or any other batch."""
+V9_FRESH3 = "topics_fresh3.jsonl"
+"""The batch whose out-of-fold macro-F1 the round-ten default rule reads (eval/README.md)."""
+
+
+@dataclass(frozen=True)
+class HeadlineRecipe:
+    """One version of lexicon.v8's design (`main_headlines`): the gold files it reads (tuning split
+    first), the batch whose out-of-fold figures its default rule reads (also given design-weighted),
+    and the packaged taxonomy it featurises with (recorded in the artifact as `TAXONOMY`, the name
+    it had when trained)."""
+
+    version: str
+    files: tuple[str, ...]
+    rule_batch: str
+    taxonomy: str
+
+
+HEADLINE_RECIPES = {
+    "v8": HeadlineRecipe("v8", V8_FILES, V8_FRESH2, V8_TAXONOMY),
+    "v9": HeadlineRecipe("v9", V9_FILES, V9_FRESH3, TAXONOMY),
+}
+"""lexicon.v8 (round nine; trained on taxonomy.toml as it was then, read now from its frozen copy
+`taxonomy-v8.toml`) and lexicon.v9 (round ten: v8's design on `V9_FILES` and the current taxonomy)."""
 V8_GATES = (2, 1)
 """As v7's final gates: every v8 label names at least one lexicon phrase of weight > `WEAK_WEIGHT`."""
 V8_LAMBDA = V7_LAMBDA
@@ -660,23 +686,23 @@ own bias, and the artifact adds to it the shift that gives headlines their own c
 CV, `choose_rule_v8`), so inference needs no second threshold."""
 
 
-def read_v8(folder: Path) -> tuple[list[TopicItem], list[TopicItem], list[str]]:
-    """(tuning items, feed items, each feed item's file name) from `V8_FILES`, nothing else; refuses a
-    tuning item in the held-out split and any feed id twice."""
-    tuning = read_topic_gold(folder / V8_FILES[0])
+def read_v8(folder: Path, files: tuple[str, ...] = V8_FILES) -> tuple[list[TopicItem], list[TopicItem], list[str]]:
+    """(tuning items, feed items, each feed item's file name) from `files` (`V8_FILES`; `V9_FILES` for
+    v9), nothing else; refuses a tuning item in the held-out split and any feed id twice."""
+    tuning = read_topic_gold(folder / files[0])
     leaked = [it.id for it in tuning if split_of(it.id) != "tuning"]
     if leaked:
-        raise SystemExit(f"error: {len(leaked)} items of {V8_FILES[0]} are in the held-out split "
+        raise SystemExit(f"error: {len(leaked)} items of {files[0]} are in the held-out split "
                          f"(first: {leaked[0]}); rebuild it with `python -m eval.prepare`")
     feed: list[TopicItem] = []
     batch: list[str] = []
-    for name in V8_FILES[1:]:
+    for name in files[1:]:
         got = read_topic_gold(folder / name)
         feed += got
         batch += [name] * len(got)
     ids = [it.id for it in tuning + feed]
     if len(set(ids)) != len(ids):
-        raise SystemExit("error: an item id occurs twice across the v8 files")
+        raise SystemExit("error: an item id occurs twice across the gold files read")
     return tuning, feed, batch
 
 
@@ -729,8 +755,9 @@ def choose_rule_v8(p: Floats, y: Floats, units: Ints, title_only: npt.NDArray[np
 def train_label_v8(
     label: str, x: Matrix, vocab: list[str], y_all: Floats, judged: Ints, folds: Ints, role: npt.NDArray[np.str_],
     batch: npt.NDArray[np.str_], units: Ints, title_only: npt.NDArray[np.bool_], design: Floats,
+    recipe: HeadlineRecipe = HEADLINE_RECIPES["v8"],
 ) -> dict[str, object]:
-    """lexicon.v8's model for `label`: 5 story folds train on tuning items, their feed views and every
+    """lexicon.v8's (or `recipe`'s) model for `label`: 5 story folds train on tuning items, their feed views and every
     feed batch's items and predict the tuning and feed items of the fifth fold (views are never
     scored); gate, threshold and headline threshold by `choose_rule_v8`; then the model is fitted on
     every row and the headline shift folded into the `TITLE_ONLY` weight."""
@@ -755,9 +782,9 @@ def train_label_v8(
         return {"precision": round(t[0], 4), "recall": round(t[1], 4), "f1": round(t[2], 4)}
 
     cv: dict[str, dict[str, float]] = {"tuning": fig(~is_feed), "feed": fig(is_feed)}
-    for name in V8_FILES[1:]:
-        cv[name.removesuffix(".jsonl").removeprefix("topics_")] = fig(batch_l[rows] == name)
-    cv["fresh2_weighted"] = fig(batch_l[rows] == V8_FRESH2, design[judged][rows])
+    for name in recipe.files[1:]:
+        cv[_short(name)] = fig(batch_l[rows] == name)
+    cv[_short(recipe.rule_batch) + "_weighted"] = fig(batch_l[rows] == recipe.rule_batch, design[judged][rows])
     cv["headlines"] = fig(heads & is_feed)
     print(f"  {label}: gate {gate}, threshold {threshold:.2f}, headlines {head_t:.2f}: objective {objective:.4f}; "
           + "; ".join(f"{k} {v['f1']:.4f} (P {v['precision']:.3f} R {v['recall']:.3f})" for k, v in cv.items()),
@@ -771,50 +798,56 @@ def train_label_v8(
             "positives": int(y.sum()), "judged": len(judged), "weights": dict(sorted(weights.items()))}
 
 
+def _short(name: str) -> str:
+    """A batch's key in an artifact's `cv` figures: "topics_fresh2.jsonl" -> "fresh2"."""
+    return name.removesuffix(".jsonl").removeprefix("topics_")
+
+
 _V8_DATA: dict[str, object] = {}
-"""What the label workers of `main_v8` read (set before they fork; each returns its label's model)."""
+"""What the label workers of `main_headlines` read (set before they fork; each returns its label's model)."""
 
 
 def _v8_worker(label: str) -> dict[str, object]:
     d = _V8_DATA
     judged, y_all, units = _label_arrays(d, label)
     return train_label_v8(label, d["x"], d["vocab"], y_all, judged, d["folds"], d["role"],  # type: ignore[arg-type]
-                          d["batch"], units, d["title_only"], d["design"])  # type: ignore[arg-type]
+                          d["batch"], units, d["title_only"], d["design"], d["recipe"])  # type: ignore[arg-type]
 
 
-def main_v8(folder: Path, out: Path, *, jobs: int = 3) -> int:
-    """`--model v8`: read `V8_FILES`, train (one process per label, `jobs` at a time; the result does
-    not depend on it), write the artifact."""
-    tuning, feed, feed_batch = read_v8(folder)
+def main_headlines(folder: Path, out: Path, recipe: HeadlineRecipe, *, jobs: int = 3) -> int:
+    """`--model v8` / `--model v9`: read `recipe.files`, train (one process per label, `jobs` at a time;
+    the result does not depend on it), write the artifact."""
+    tuning, feed, feed_batch = read_v8(folder, recipe.files)
     views = [feed_view(it) for it in tuning]
     items = tuning + feed + views
     role = np.array(["tuning"] * len(tuning) + ["feed"] * len(feed) + ["view"] * len(views))
-    batch = np.array([V8_FILES[0]] * len(tuning) + feed_batch + ["view"] * len(views))
+    batch = np.array([recipe.files[0]] * len(tuning) + feed_batch + ["view"] * len(views))
     originals = tuning + feed
     story = story_folds(originals)
     folds = np.array(story + story[: len(tuning)])  # a view sits in its original's fold
     print(f"{len(tuning)} tuning items, {len(feed)} feed items "
-          f"({', '.join(f'{n}: {feed_batch.count(n)}' for n in V8_FILES[1:])}), {len(views)} feed views", flush=True)
-    features = v8_features(items, TAXONOMY)
+          f"({', '.join(f'{n}: {feed_batch.count(n)}' for n in recipe.files[1:])}), {len(views)} feed views",
+          flush=True)
+    features = v8_features(items, recipe.taxonomy)
     title_only = np.array([TITLE_ONLY in f for f in features])
-    units_by_item = lexicon_units(items, TAXONOMY)
+    units_by_item = lexicon_units(items, recipe.taxonomy)
     vocab = vocabulary(features)
     print(f"{len(vocab)} features with df >= {MIN_DF}; {int(title_only.sum())} headlines", flush=True)
     x = build_matrix(features, vocab)
     design = np.array([it.weight if r == "feed" else 1.0 for it, r in zip(items, role, strict=True)])
     _V8_DATA.update(items=items, units=units_by_item, x=x, vocab=vocab, folds=folds, role=role, batch=batch,
-                    title_only=title_only, design=design)
+                    title_only=title_only, design=design, recipe=recipe)
     labels = _run_label_workers(_v8_worker, jobs)
-    f2 = [labels[k]["cv"]["fresh2"]["f1"] for k in CORE_LABELS]  # type: ignore[index]
-    print(f"out-of-fold macro-F1 on {V8_FRESH2}: {sum(f2) / len(f2):.4f}", flush=True)
-    taxonomy = (REPO / "processors" / TAXONOMY).read_bytes()
+    f1s = [labels[k]["cv"][_short(recipe.rule_batch)]["f1"] for k in CORE_LABELS]  # type: ignore[index]
+    print(f"out-of-fold macro-F1 on {recipe.rule_batch}: {sum(f1s) / len(f1s):.4f}", flush=True)
+    taxonomy = (REPO / "processors" / recipe.taxonomy).read_bytes()
     artifact = {
         "format": FORMAT,
-        "trained_on": _trained_on(folder, V8_FILES),
+        "trained_on": _trained_on(folder, recipe.files),
         "taxonomy_sha256": hashlib.sha256(taxonomy).hexdigest(),
         "settings": {"min_df": MIN_DF, "keep": KEEP, "lambda": V8_LAMBDA, "folds": FOLDS, "fold_by": "story",
                      "tie_f1": TIE_F1, "gates": list(V8_GATES), "features": "words, bigrams, lex:<topic>, "
-                     + TITLE_ONLY, "taxonomy": TAXONOMY,
+                     + TITLE_ONLY, "taxonomy": TAXONOMY,  # the name when trained; read from recipe.taxonomy
                      "objective": "mean of out-of-fold F1 on feed items (all feed batches) and on tuning items",
                      "headlines": f"threshold_headlines is folded into the {TITLE_ONLY} weight "
                                   "(+ logit(threshold) - logit(threshold_headlines))"},
@@ -827,16 +860,16 @@ def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--gold", type=Path, default=default_out() / "topics_tuning.jsonl")
-    parser.add_argument("--model", choices=sorted([*RECIPES, "v7", "v8"]), default=DEFAULT_RECIPE,
+    parser.add_argument("--model", choices=sorted([*RECIPES, "v7", *HEADLINE_RECIPES]), default=DEFAULT_RECIPE,
                         help="which artifact's recipe to run (default: %(default)s)")
     parser.add_argument("--out", type=Path, default=None, help="default: processors/models/topics-<model>.json")
     parser.add_argument("--grid", action="store_true", help="v7: cross-validate the whole grid "
                         "(V7_FEATURES x V7_FRESH_WEIGHTS), not only the chosen settings")
     parser.add_argument("--jobs", type=int, default=3, help="v7: labels trained at once (default: %(default)s)")
     args = parser.parse_args(argv)
-    if args.model == "v8":  # reads V8_FILES under the --gold file's folder, nothing else
-        return main_v8(args.gold.parent, args.out or REPO / "processors" / "models" / "topics-v8.json",
-                       jobs=args.jobs)
+    if args.model in HEADLINE_RECIPES:  # reads V8_FILES / V9_FILES under the --gold file's folder, nothing else
+        return main_headlines(args.gold.parent, args.out or REPO / "processors" / "models" / f"topics-{args.model}.json",
+                              HEADLINE_RECIPES[args.model], jobs=args.jobs)
     if args.model == "v7":  # reads V7_FILES under the --gold file's folder, nothing else
         return main_v7(args.gold.parent, args.out or REPO / "processors" / "models" / "topics-v7.json",
                        grid=args.grid, jobs=args.jobs)

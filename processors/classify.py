@@ -53,7 +53,8 @@ configuration can pin "lexicon.v1" and a change in behaviour ships as a new name
 lexicon.v3, v4 and v5 read `taxonomy-v4.toml`, a frozen byte-for-byte copy of the taxonomy their
 models were trained against (`FROZEN_TAXONOMY`); lexicon.v6 and v7 read `taxonomy-v7.toml`
 (`V7_TAXONOMY`), the taxonomy of rounds five to seven frozen when round nine edited `taxonomy.toml`;
-lexicon.v1, v2 and v8 read `taxonomy.toml`.
+lexicon.v8 reads `taxonomy-v8.toml` (`V8_TAXONOMY`), round nine's taxonomy frozen when round ten
+edited `taxonomy.toml`; lexicon.v1, v2 and v9 read `taxonomy.toml`.
 """
 
 from __future__ import annotations
@@ -78,6 +79,9 @@ SHA-256; kept unchanged so those classifiers load and label as they did."""
 V7_TAXONOMY = "taxonomy-v7.toml"
 """The taxonomy of rounds five to seven (round five's energy lexicon), which the v6 and v7 artifacts
 name by SHA-256; frozen byte for byte before round nine's edit of `taxonomy.toml`. Never edit it."""
+V8_TAXONOMY = "taxonomy-v8.toml"
+"""The taxonomy of round nine (its headline phrases), which the v8 artifact names by SHA-256; frozen
+byte for byte before round ten's edit of `taxonomy.toml`. Never edit it."""
 FIELDS = ("title", "summary", "body")
 WEAK_WEIGHT = 1.0
 """Phrases weighing this or less are the taxonomy's ambiguous words ("defence", "trade", "energy",
@@ -360,7 +364,7 @@ CLASSIFIERS: dict[str, Callable[..., Classifier]] = {
     "lexicon.v5": _linear_lexicon("lexicon.v5", "topics-v5.json", FROZEN_TAXONOMY),
     "lexicon.v6": _linear_lexicon("lexicon.v6", "topics-v6.json", V7_TAXONOMY),
     "lexicon.v7": _linear_lexicon("lexicon.v7", "topics-v7.json", V7_TAXONOMY),
-    "lexicon.v8": _linear_lexicon("lexicon.v8", "topics-v8.json", TAXONOMY),
+    "lexicon.v8": _linear_lexicon("lexicon.v8", "topics-v8.json", V8_TAXONOMY),
 }
 """Versioned classifier factories; the name is what settings pin."""
 

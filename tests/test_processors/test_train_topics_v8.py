@@ -1,5 +1,6 @@
 """lexicon.v8's pieces (round nine): the explicit file list, the headline feature and its own cut-off,
-the frozen taxonomy-v7.toml that lexicon.v6 and v7 read, and the phrases added for headlines."""
+the frozen taxonomy-v7.toml that lexicon.v6 and v7 read, and the phrases added for headlines; since round
+ten lexicon.v8 and `--model v8` read the frozen taxonomy-v8.toml."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import pytest
 from eval import train_topics as tt
 from eval.splits import split_of
 from processors import Classifier, load_classifier
-from processors.classify import CLASSIFIERS, V7_TAXONOMY, shape_features
+from processors.classify import CLASSIFIERS, V7_TAXONOMY, V8_TAXONOMY, shape_features
 from processors.linear import LabelModel, LinearTopicModel
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -159,7 +160,8 @@ def test_v8_is_registered_and_its_artifact_records_data_gates_cv_and_headlines()
     path = ROOT / "processors" / "models" / "topics-v8.json"
     artifact = json.loads(path.read_text(encoding="utf-8"))
     assert path.stat().st_size < 1_000_000
-    assert artifact["taxonomy_sha256"] == _sha("taxonomy.toml")
+    assert artifact["taxonomy_sha256"] == _sha(V8_TAXONOMY)
+    assert artifact["settings"]["taxonomy"] == "taxonomy.toml"  # the name it was trained under
     assert set(artifact["trained_on"]) == {*tt.V8_FILES, "feed views"}
     for label, spec in artifact["labels"].items():
         assert spec["min_terms"] in tt.V8_GATES, label
@@ -168,3 +170,12 @@ def test_v8_is_registered_and_its_artifact_records_data_gates_cv_and_headlines()
         assert tt.TITLE_ONLY in spec["weights"] and "lex:conflict" in spec["weights"]
     model = LinearTopicModel.load(path)
     assert {m.min_terms for m in model.labels.values()} <= set(tt.V8_GATES)
+
+
+def test_v8_reads_the_frozen_taxonomy_v8() -> None:
+    # round ten froze round nine's taxonomy.toml as taxonomy-v8.toml before editing taxonomy.toml
+    assert _sha(V8_TAXONOMY) != _sha("taxonomy.toml")
+    v8 = load_classifier("lexicon.v8")
+    assert v8.version == "lexicon.v8+39141c241257"  # as recorded before the freeze
+    recipe = tt.HEADLINE_RECIPES["v8"]
+    assert recipe.taxonomy == V8_TAXONOMY and recipe.files == tt.V8_FILES and recipe.rule_batch == tt.V8_FRESH2
