@@ -54,6 +54,18 @@ NET = frozenset((
 """The second stage's net: broad words for the three labels, written from their definitions only
 (never from the classifiers' lexicons). An item that names none of them can still be a positive:
 the first, random stage covers those, and design weights make both stages one estimate."""
+HISTORY_QUOTAS = {
+    "bbc-news-top-uk": 426, "smh-sydney": 564, "straitstimes-singapore": 229, "rnz-national": 207,
+    "nzherald": 195, "foxnews-latest": 160, "gmanews": 145, "dailytelegraph-au-breaking": 104,
+    "philstar-headlines": 96,
+}
+"""Items per outlet for batches drawn from `eval.headlines_history`'s feed versions (`--pool
+history`, round ten): the general-news outlets whose feeds carry a description. Each quota is the
+outlet's whole eligible pool when topics_fresh4 was drawn (earlier batches excluded), so that batch
+is a census of the 99 versions' items: every item weighs 1.0 and the plain figures are the
+population's."""
+HISTORY = "headlines-history"
+"""`corpus` of a labels row whose snapshot is one of `eval.headlines_history`'s versions."""
 _URL = re.compile(r"https?://[^\s\"'<>]+")
 
 
@@ -107,15 +119,16 @@ def eligible(corpora: Path, quotas: dict[str, int], exclude: tuple[Path, ...] = 
 
 
 def draw(corpora: Path, seed: str, quotas: dict[str, int], *, prefix: str = "tf1",
-         exclude: tuple[Path, ...] = ()) -> list[dict[str, object]]:
-    """The batch: per outlet a seeded sample of the eligible items, in outlet order."""
+         exclude: tuple[Path, ...] = (), corpus: str | None = None) -> list[dict[str, object]]:
+    """The batch: per outlet a seeded sample of the eligible items, in outlet order (rows name
+    their `corpus` when it is not the shared corpora)."""
     rng = random.Random(seed)
     rows: list[dict[str, object]] = []
     for outlet, pool in eligible(corpora, quotas, exclude).items():
         for item in rng.sample(pool, min(quotas[outlet], len(pool))):
             rows.append({"id": f"{prefix}-{len(rows) + 1:04d}", "title": item["title"], "summary": item["summary"],
                          "text": item["text"], "labels": [], "source": outlet, "url": item["url"],
-                         "provenance": item["provenance"]})
+                         "provenance": item["provenance"], **({"corpus": corpus} if corpus else {})})
     return rows
 
 
@@ -126,7 +139,7 @@ def keyword_hit(item: dict[str, str]) -> bool:
 
 
 def enrich(corpora: Path, seed: str, quotas: dict[str, int], first: Path, *, prefix: str = "tf1",
-           exclude: tuple[Path, ...] = ()) -> list[dict[str, object]]:
+           exclude: tuple[Path, ...] = (), corpus: str | None = None) -> list[dict[str, object]]:
     """The second stage: per outlet, `quotas[o]` more items drawn among the eligible items that hit
     `NET` and are not in the first batch; each row of both stages gets its design weight."""
     rng = random.Random(seed)
@@ -143,7 +156,8 @@ def enrich(corpora: Path, seed: str, quotas: dict[str, int], first: Path, *, pre
             rows.append({"id": f"{prefix}k-{len(rows) + 1:04d}", "title": item["title"], "summary": item["summary"],
                          "text": item["text"], "labels": [], "source": outlet, "url": item["url"],
                          "provenance": item["provenance"], "stratum": "keyword",
-                         "weight": _weight(outlet, pool, quotas, total, first_rate + (1 - first_rate) * second_rate)})
+                         "weight": _weight(outlet, pool, quotas, total, first_rate + (1 - first_rate) * second_rate),
+                         **({"corpus": corpus} if corpus else {})})
     return rows
 
 
@@ -197,13 +211,17 @@ def _article(path: Path, url: str, parsed: dict[Path, dict[str, dict[str, str]]]
                          "check ../shared/corpora against its MANIFEST.md") from None
 
 
-def build(corpora: Path, labels: Path) -> list[dict[str, object]]:
-    """The gold rows of a committed labels file, text re-read from the snapshots it names."""
+def build(corpora: Path, labels: Path, history: Path | None = None) -> list[dict[str, object]]:
+    """The gold rows of a committed labels file, text re-read from the snapshots it names: in the
+    shared corpora, or for rows whose `corpus` is `HISTORY` in `eval.headlines_history`'s root."""
+    from eval.headlines_history import default_root
+
+    roots = {None: corpora, HISTORY: history or default_root()}
     parsed: dict[Path, dict[str, dict[str, str]]] = {}
     rows: list[dict[str, object]] = []
     for line in labels.read_text(encoding="utf-8").splitlines():
         row = json.loads(line)
-        item = _article(corpora / "feeds" / str(row["provenance"]), str(row["url"]), parsed)
+        item = _article(roots[row.get("corpus")] / "feeds" / str(row["provenance"]), str(row["url"]), parsed)
         rows.append({"id": row["id"], **item, "labels": row["labels"], "source": row["source"],
                      "weight": row.get("weight", 1.0)})
     return rows
@@ -222,22 +240,33 @@ def main(argv: list[str] | None = None) -> int:
                         help="labels file of an earlier batch whose items a new draw must not repeat")
     parser.add_argument("--first", type=Path, help="labels file of the random stage, for --enrich")
     parser.add_argument("--out", type=Path, help="gold file for --build (default ~/.cache/newswatch/eval/<name>.jsonl)")
+    parser.add_argument("--pool", choices=("corpora", "history"), default="corpora",
+                        help="draw from the shared corpora (QUOTAS) or from eval.headlines_history's "
+                             "feed versions (HISTORY_QUOTAS)")
+    parser.add_argument("--history", type=Path, help="root of eval.headlines_history's versions "
+                        "(default ~/.cache/newswatch/eval/headlines-history)")
     args = parser.parse_args(argv)
-    if not (args.corpora / "feeds").is_dir():
-        parser.error(f"no feed corpora at {args.corpora}/feeds; pass --corpora PATH to ../shared/corpora")
+    from eval.headlines_history import default_root
+
+    history = args.history or default_root()
+    source, quotas, corpus = ((history, HISTORY_QUOTAS, HISTORY) if args.pool == "history"
+                              else (args.corpora, QUOTAS, None))
+    if not (source / "feeds").is_dir():
+        parser.error(f"no feeds at {source}/feeds; pass --corpora PATH to ../shared/corpora, or make "
+                     "the history versions with python -m eval.headlines_history --clone PATH")
     if args.seed:
-        for row in draw(args.corpora, args.seed, QUOTAS, prefix=args.prefix, exclude=tuple(args.exclude)):
+        for row in draw(source, args.seed, quotas, prefix=args.prefix, exclude=tuple(args.exclude), corpus=corpus):
             print(json.dumps(row, ensure_ascii=False))
         return 0
     if args.enrich:
         if not args.first:
             parser.error("--enrich needs --first LABELS (the random stage's labels file)")
-        for row in enrich(args.corpora, args.enrich, QUOTAS, args.first, prefix=args.prefix,
-                          exclude=tuple(args.exclude)):
+        for row in enrich(source, args.enrich, quotas, args.first, prefix=args.prefix,
+                          exclude=tuple(args.exclude), corpus=corpus):
             print(json.dumps(row, ensure_ascii=False))
         return 0
     out = args.out or default_out() / args.build.name.replace(".labels.jsonl", ".jsonl")
-    rows = build(args.corpora, args.build)
+    rows = build(args.corpora, args.build, history)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
     print(f"wrote {len(rows)} items to {out}", file=sys.stderr)
