@@ -1,9 +1,15 @@
-"""Train the linear topic models of lexicon.v8 (or v7, v6, v5, v4) and write the artifact.
+"""Train the linear topic models of lexicon.v9 (or v8, v7, v6, v5, v4) and write the artifact.
 
-    python -m eval.train_topics [--model v8|v7|v6|v5|v4] [--gold ~/.cache/newswatch/eval/topics_tuning.jsonl]
+    python -m eval.train_topics [--model v9|v8|v7|v6|v5|v4] [--gold ~/.cache/newswatch/eval/topics_tuning.jsonl]
                                 [--out processors/models/topics-<model>.json] [--grid] [--jobs 3]
 
-`--model v8` (round nine, for short items and headlines; `main_v8`): v7's recipe on the current
+`--model v9` (round ten; `main_headlines` with `HEADLINE_RECIPES["v9"]`): v8's recipe, unchanged, on
+the current taxonomy (round ten's phrases) over exactly the files `V9_FILES` names (`V8_FILES` and
+topics_fresh3; never topics_fresh4); the artifact's `cv` gives each batch's out-of-fold figures and
+fresh3's design-weighted ones. v8 now reads `taxonomy-v8.toml`, the frozen copy of the taxonomy it
+was trained on.
+
+`--model v8` (round nine, for short items and headlines; `main_headlines`): v7's recipe on the current
 taxonomy (round nine's headline phrases) over exactly the files `V8_FILES` names (tuning split,
 topics_fresh1, topics_fresh2, topics_train1; never topics_fresh3), plus the headline input
 "shape:title_only" (`processors.classify.shape_features`); per label CV chooses the gate (2 or 1)

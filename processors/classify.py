@@ -49,6 +49,12 @@ configuration can pin "lexicon.v1" and a change in behaviour ships as a new name
   alone (no summary, no body) has its own bias and, folded into that weight, its own cut-off chosen
   by cross-validation. Gate (2, 1) as v7's: every label names at least one lexicon phrase of
   weight > 1.0.
+* "lexicon.v9": round ten. lexicon.v8's design, unchanged, on the current taxonomy, whose defence,
+  trade and energy lexicons gained phrases of world knowledge a headline does not state (named
+  weapon systems, ships, armed groups, defence firms; trade bodies and pacts, oil bought across a
+  border; pipelines, oil, gas and power companies, plants and reactor types, fuel prices), with
+  models trained on v8's rows plus the hand-labelled feed batch topics_fresh3
+  (`processors/models/topics-v9.json`, `python -m eval.train_topics --model v9`).
 
 lexicon.v3, v4 and v5 read `taxonomy-v4.toml`, a frozen byte-for-byte copy of the taxonomy their
 models were trained against (`FROZEN_TAXONOMY`); lexicon.v6 and v7 read `taxonomy-v7.toml`
@@ -365,6 +371,7 @@ CLASSIFIERS: dict[str, Callable[..., Classifier]] = {
     "lexicon.v6": _linear_lexicon("lexicon.v6", "topics-v6.json", V7_TAXONOMY),
     "lexicon.v7": _linear_lexicon("lexicon.v7", "topics-v7.json", V7_TAXONOMY),
     "lexicon.v8": _linear_lexicon("lexicon.v8", "topics-v8.json", V8_TAXONOMY),
+    "lexicon.v9": _linear_lexicon("lexicon.v9", "topics-v9.json", TAXONOMY),
 }
 """Versioned classifier factories; the name is what settings pin."""
 

@@ -1,6 +1,6 @@
 """A small learned linear model per core topic, read from a committed JSON artifact; pure Python.
 
-"lexicon.v3" to "lexicon.v8" (processors/classify.py) ask this model to decide
+"lexicon.v3" to "lexicon.v9" (processors/classify.py) ask this model to decide
 defence, trade and energy (v3: artifact `models/topics-v3.json`, trained on the origin labels; v4:
 `models/topics-v4.json`, trained on the gold.v2 labels of `eval/relabelling.md`; v5:
 `models/topics-v5.json`, v4's defence and trade, energy as the mean logit of a full and a
@@ -8,7 +8,8 @@ words-only model, folds by story; v6: `models/topics-v6.json`, v5's recipe for e
 round five's taxonomy; v7: `models/topics-v7.json`, word features for every label, trained on
 tuning items, their feed-length views and topics_fresh1, with a per-label lexicon gate
 (`LabelModel.min_terms`); v8: `models/topics-v8.json`, v7's design plus topics_fresh2, topics_train1
-and a title-only input with its own cut-off; see `eval/train_topics.py`). The
+and a title-only input with its own cut-off; v9: `models/topics-v9.json`, v8's design plus
+topics_fresh3 on round ten's taxonomy; see `eval/train_topics.py`). The
 model is per-label logistic regression over two kinds of feature, both computed here so that
 training (`eval/train_topics.py`) and inference share one definition:
 

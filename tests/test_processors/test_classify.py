@@ -12,7 +12,8 @@ from newswatch import ConfigError
 from processors import DEFAULT_CLASSIFIER, Classifier, load_classifier
 
 ROOT = Path(__file__).resolve().parents[2]
-LEXICONS = ["lexicon.v2", "lexicon.v3", "lexicon.v4", "lexicon.v5", "lexicon.v6", "lexicon.v7", "lexicon.v8"]
+LEXICONS = ["lexicon.v2", "lexicon.v3", "lexicon.v4", "lexicon.v5", "lexicon.v6", "lexicon.v7", "lexicon.v8",
+            "lexicon.v9"]
 
 HARD_CASES = [
     pytest.param(
@@ -190,7 +191,8 @@ ENERGY_HARD_CASES = [  # issue 4: what the energy label must not take, and two i
 ]
 
 
-@pytest.mark.parametrize("name", sorted({DEFAULT_CLASSIFIER, "lexicon.v5", "lexicon.v6", "lexicon.v7", "lexicon.v8"}))
+@pytest.mark.parametrize("name", sorted({DEFAULT_CLASSIFIER, "lexicon.v5", "lexicon.v6", "lexicon.v7", "lexicon.v8",
+                                           "lexicon.v9"}))
 @pytest.mark.parametrize(("title", "summary", "body", "energy"), ENERGY_HARD_CASES)
 def test_energy_hard_cases(name: str, title: str, summary: str, body: str, energy: bool) -> None:
     labels = {t.label for t in _classifier(name).classify(title, summary, body)}
