@@ -23,7 +23,7 @@ configuration can pin "lexicon.v1" and a change in behaviour ships as a new name
   (`processors/models/topics-v4.json`) was trained on the tuning split under the gold.v2
   labelling rules (`eval/relabelling.md`: Reuters codes our label definitions read otherwise,
   such as petrochemicals coded energy, or commodity export stories left uncoded for trade).
-* "lexicon.v5" (default): lexicon.v4's design, features, defence and trade models; its energy model
+* "lexicon.v5": lexicon.v4's design, features, defence and trade models; its energy model
   (`processors/models/topics-v5.json`) is the mean logit of a full model and a words-only model,
   chosen by cross-validation with folds grouped by story (`eval/train_topics.py`), because the
   energy lexicon was tuned on the tuning split and a model leaning on it alone is optimistic there.
@@ -49,12 +49,13 @@ configuration can pin "lexicon.v1" and a change in behaviour ships as a new name
   alone (no summary, no body) has its own bias and, folded into that weight, its own cut-off chosen
   by cross-validation. Gate (2, 1) as v7's: every label names at least one lexicon phrase of
   weight > 1.0.
-* "lexicon.v9": round ten. lexicon.v8's design, unchanged, on the current taxonomy, whose defence,
-  trade and energy lexicons gained phrases of world knowledge a headline does not state (named
-  weapon systems, ships, armed groups, defence firms; trade bodies and pacts, oil bought across a
-  border; pipelines, oil, gas and power companies, plants and reactor types, fuel prices), with
-  models trained on v8's rows plus the hand-labelled feed batch topics_fresh3
-  (`processors/models/topics-v9.json`, `python -m eval.train_topics --model v9`).
+* "lexicon.v9" (the default, `DEFAULT_CLASSIFIER`, since round ten): lexicon.v8's design, unchanged,
+  on the current taxonomy, whose defence, trade and energy lexicons gained phrases of world
+  knowledge a headline does not state (named weapon systems, ships, armed groups, defence firms;
+  trade bodies and pacts, oil bought across a border; pipelines, oil, gas and power companies,
+  plants and reactor types, fuel prices), with models trained on v8's rows plus the hand-labelled
+  feed batch topics_fresh3 (`processors/models/topics-v9.json`, `python -m eval.train_topics --model
+  v9`).
 
 lexicon.v3, v4 and v5 read `taxonomy-v4.toml`, a frozen byte-for-byte copy of the taxonomy their
 models were trained against (`FROZEN_TAXONOMY`); lexicon.v6 and v7 read `taxonomy-v7.toml`
@@ -77,7 +78,7 @@ from newswatch import ConfigError, TopicLabel
 from processors.linear import LinearTopicModel, lexicon_features, word_features
 from processors.phrases import build_automaton, longest_matches
 
-DEFAULT_CLASSIFIER = "lexicon.v8"
+DEFAULT_CLASSIFIER = "lexicon.v9"
 TAXONOMY = "taxonomy.toml"
 FROZEN_TAXONOMY = "taxonomy-v4.toml"
 """The taxonomy as it was before round five's energy lexicon, which the v3-v5 artifacts name by
