@@ -54,16 +54,14 @@ NET = frozenset((
 """The second stage's net: broad words for the three labels, written from their definitions only
 (never from the classifiers' lexicons). An item that names none of them can still be a positive:
 the first, random stage covers those, and design weights make both stages one estimate."""
-HISTORY_QUOTAS = {
-    "bbc-news-top-uk": 426, "smh-sydney": 564, "straitstimes-singapore": 229, "rnz-national": 207,
-    "nzherald": 195, "foxnews-latest": 160, "gmanews": 145, "dailytelegraph-au-breaking": 104,
-    "philstar-headlines": 96,
-}
-"""Items per outlet for batches drawn from `eval.headlines_history`'s feed versions (`--pool
-history`, round ten): the general-news outlets whose feeds carry a description. Each quota is the
-outlet's whole eligible pool when topics_fresh4 was drawn (earlier batches excluded), so that batch
-is a census of the 99 versions' items: every item weighs 1.0 and the plain figures are the
-population's."""
+HISTORY_OUTLETS = (
+    "bbc-news-top-uk", "smh-sydney", "straitstimes-singapore", "rnz-national", "nzherald", "foxnews-latest",
+    "gmanews", "dailytelegraph-au-breaking", "philstar-headlines",
+)
+"""Outlets of batches drawn from `eval.headlines_history`'s feed versions (`--pool history`, round
+ten on): general-news feeds whose items carry a description. Such a batch is a census: every
+eligible item of these outlets' versions (in a seeded order), each weighing 1.0, so the plain
+figures are the population's."""
 HISTORY = "headlines-history"
 """`corpus` of a labels row whose snapshot is one of `eval.headlines_history`'s versions."""
 _URL = re.compile(r"https?://[^\s\"'<>]+")
@@ -241,16 +239,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--first", type=Path, help="labels file of the random stage, for --enrich")
     parser.add_argument("--out", type=Path, help="gold file for --build (default ~/.cache/newswatch/eval/<name>.jsonl)")
     parser.add_argument("--pool", choices=("corpora", "history"), default="corpora",
-                        help="draw from the shared corpora (QUOTAS) or from eval.headlines_history's "
-                             "feed versions (HISTORY_QUOTAS)")
+                        help="draw from the shared corpora (QUOTAS) or take every eligible item of "
+                             "eval.headlines_history's feed versions (HISTORY_OUTLETS)")
     parser.add_argument("--history", type=Path, help="root of eval.headlines_history's versions "
                         "(default ~/.cache/newswatch/eval/headlines-history)")
     args = parser.parse_args(argv)
     from eval.headlines_history import default_root
 
     history = args.history or default_root()
-    source, quotas, corpus = ((history, HISTORY_QUOTAS, HISTORY) if args.pool == "history"
-                              else (args.corpora, QUOTAS, None))
+    source, quotas, corpus = ((history, dict.fromkeys(HISTORY_OUTLETS, sys.maxsize), HISTORY)
+                              if args.pool == "history" else (args.corpora, QUOTAS, None))
     if not (source / "feeds").is_dir():
         parser.error(f"no feeds at {source}/feeds; pass --corpora PATH to ../shared/corpora, or make "
                      "the history versions with python -m eval.headlines_history --clone PATH")
