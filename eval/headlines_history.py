@@ -27,7 +27,8 @@ from eval.prepare import DEFAULT_CORPORA, default_out
 
 REPO = Path(__file__).resolve().parents[1]
 MANIFEST = REPO / "eval" / "data" / "headlines_history.tsv"
-"""One row per reduced version: outlet, file, repo, path, commit, snapshot_utc, total_chars, items, role."""
+"""One row per reduced version: outlet, file, repo, path, commit, snapshot_utc, total_chars, items,
+role (primary or spare of the draw of commits), part (the topics_fresh4 part that first read it)."""
 _ITEM = re.compile(r"<item\b[^>]*>(.*?)</item>", re.DOTALL)
 _KEPT = re.compile(r"<(title|link|description|pubDate)>.*?</\1>", re.DOTALL)
 _CHANNEL_TITLE = re.compile(r"<channel>.*?(<title>.*?</title>)", re.DOTALL)
