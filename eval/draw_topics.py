@@ -15,6 +15,12 @@ hand from the definitions in `processors/taxonomy.toml` before running any class
 The repository keeps only the labels (`eval/data/topics_*.labels.jsonl`: id, url, provenance,
 labels), not the publishers' text; `--build` re-reads each item from its snapshot in the corpora
 and writes the gold file (`~/.cache/newswatch/eval/<name>.jsonl`) that `eval.topics` reads.
+
+Round ten on, the corpora's world news is used up, and `--pool history` draws instead from
+`eval.headlines_history`'s feed versions (`--history`, default
+~/.cache/newswatch/eval/headlines-history): every eligible item of `HISTORY_OUTLETS`, a census, so
+there is no keyword stage. Its labels rows carry `"corpus": "headlines-history"`, and `--build`
+reads them from that root.
 """
 
 from __future__ import annotations
@@ -195,9 +201,20 @@ def _weight(outlet: str, pool: list[dict[str, str]], quotas: dict[str, int], tot
     return round((quotas[outlet] / total) / len(pool) / prob * total, 6)
 
 
-def _article(path: Path, url: str, parsed: dict[Path, dict[str, dict[str, str]]]) -> dict[str, str]:
+_MISSING = {
+    None: "check ../shared/corpora against its MANIFEST.md (or pass --corpora PATH)",
+    HISTORY: "make the feed versions with python -m eval.headlines_history --clone <a full clone of "
+             "https://github.com/gesab001/headlines> (or pass --history PATH)",
+}
+"""What to do when a labels row's snapshot or item is not found, per corpus."""
+
+
+def _article(path: Path, url: str, parsed: dict[Path, dict[str, dict[str, str]]],
+             corpus: str | None = None) -> dict[str, str]:
     from collectors.parse import parse_feed
 
+    if not path.is_file():
+        raise SystemExit(f"no snapshot {path}: {_MISSING[corpus]}")
     if path not in parsed:
         result = parse_feed(path.read_bytes(), feed_url=f"file://{path}", outlet=path.parent.name,
                             fetched_at=datetime.now(UTC))
@@ -205,8 +222,8 @@ def _article(path: Path, url: str, parsed: dict[Path, dict[str, dict[str, str]]]
     try:
         return parsed[path][url]
     except KeyError:
-        raise SystemExit(f"{url} is not in {path}: the corpora differ from the ones labelled; "
-                         "check ../shared/corpora against its MANIFEST.md") from None
+        raise SystemExit(f"{url} is not in {path}: the snapshots differ from the ones labelled; "
+                         f"{_MISSING[corpus]}") from None
 
 
 def build(corpora: Path, labels: Path, history: Path | None = None) -> list[dict[str, object]]:
@@ -219,7 +236,10 @@ def build(corpora: Path, labels: Path, history: Path | None = None) -> list[dict
     rows: list[dict[str, object]] = []
     for line in labels.read_text(encoding="utf-8").splitlines():
         row = json.loads(line)
-        item = _article(roots[row.get("corpus")] / "feeds" / str(row["provenance"]), str(row["url"]), parsed)
+        corpus = row.get("corpus")
+        if corpus not in roots:
+            raise SystemExit(f"{labels}: row {row['id']} names corpus {corpus!r}; known: {HISTORY!r} or none")
+        item = _article(roots[corpus] / "feeds" / str(row["provenance"]), str(row["url"]), parsed, corpus)
         rows.append({"id": row["id"], **item, "labels": row["labels"], "source": row["source"],
                      "weight": row.get("weight", 1.0)})
     return rows
@@ -249,7 +269,7 @@ def main(argv: list[str] | None = None) -> int:
     history = args.history or default_root()
     source, quotas, corpus = ((history, dict.fromkeys(HISTORY_OUTLETS, sys.maxsize), HISTORY)
                               if args.pool == "history" else (args.corpora, QUOTAS, None))
-    if not (source / "feeds").is_dir():
+    if not args.build and not (source / "feeds").is_dir():
         parser.error(f"no feeds at {source}/feeds; pass --corpora PATH to ../shared/corpora, or make "
                      "the history versions with python -m eval.headlines_history --clone PATH")
     if args.seed:
@@ -257,6 +277,8 @@ def main(argv: list[str] | None = None) -> int:
             print(json.dumps(row, ensure_ascii=False))
         return 0
     if args.enrich:
+        if args.pool == "history":
+            parser.error("--pool history draws a census (every eligible item): there is no keyword stage to --enrich")
         if not args.first:
             parser.error("--enrich needs --first LABELS (the random stage's labels file)")
         for row in enrich(source, args.enrich, quotas, args.first, prefix=args.prefix,

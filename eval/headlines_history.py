@@ -9,8 +9,10 @@ repository committed 250-400 of each. Round ten read more versions (listed, with
 `description` and `pubDate` elements as they stand, everything else dropped — under
 `~/.cache/newswatch/eval/headlines-history/feeds/<outlet>/<snapshot>.xml`, the corpora's layout, so
 `eval.draw_topics --pool history` reads them like any outlet folder. The repository keeps only the
-list and the labels; anyone with a clone of https://github.com/gesab001/headlines re-makes the
-same reduced files with `--clone` (`git show COMMIT:PATH`, then the same reduction).
+list and the labels; anyone with a full clone of https://github.com/gesab001/headlines re-makes
+reduced files that the collector parses to the same items with `--clone` (`git show COMMIT:PATH`,
+then the reduction; the bytes differ from round ten's: its header says "transcribed", and its
+items' elements are in title, link, description, pubDate order).
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ def manifest_rows(path: Path = MANIFEST) -> list[dict[str, str]]:
 
 def reduce_feed(xml: str, *, repo: str, path: str, commit: str) -> str:
     """The reduced form of one original feed version: the channel title and, per item, its
-    title/link/description/pubDate elements character for character, in order."""
+    title/link/description/pubDate elements character for character, in the original's order."""
     items = _ITEM.findall(xml)
     channel = _CHANNEL_TITLE.search(xml)
     lines = [
@@ -64,8 +66,16 @@ def rebuild_from_clone(clone: Path, root: Path) -> int:
     """Write every manifest version, reduced, from a local clone of the origin repository."""
     rows = manifest_rows()
     for row in rows:
-        xml = subprocess.run(["git", "-C", str(clone), "show", f"{row['commit']}:{row['path']}"],
-                             check=True, capture_output=True).stdout.decode("utf-8", errors="replace")
+        shown = subprocess.run(["git", "-C", str(clone), "show", f"{row['commit']}:{row['path']}"],
+                               capture_output=True, check=False)
+        if shown.returncode:
+            raise SystemExit(f"{row['path']} at {row['commit']} is not in {clone}: "
+                             f"{shown.stderr.decode(errors='replace').strip()}; use a full (not shallow) clone "
+                             "of https://github.com/gesab001/headlines")
+        xml = shown.stdout.decode("utf-8", errors="replace")
+        if len(xml) != int(row["total_chars"]):
+            print(f"warning: {row['path']} at {row['commit'][:10]} has {len(xml)} characters, the list says "
+                  f"{row['total_chars']}", file=sys.stderr)
         out = root / "feeds" / row["outlet"] / row["file"]
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(reduce_feed(xml, repo=row["repo"], path=row["path"], commit=row["commit"]), encoding="utf-8")
@@ -78,6 +88,9 @@ def check_against_corpora(root: Path, corpora: Path) -> dict[str, int]:
     It measures the transcription where the two overlap (consecutive versions share items)."""
     from eval.draw_topics import outlet_items
 
+    for where in (root / "feeds", corpora / "feeds"):
+        if not where.is_dir():
+            raise SystemExit(f"no feeds at {where}: pass --root / --corpora (or make the versions with --clone)")
     counts = {"shared": 0, "same": 0}
     for folder in sorted((root / "feeds").iterdir()):
         if not folder.is_dir():

@@ -761,9 +761,9 @@ def choose_rule_v8(p: Floats, y: Floats, units: Ints, title_only: npt.NDArray[np
 def train_label_v8(
     label: str, x: Matrix, vocab: list[str], y_all: Floats, judged: Ints, folds: Ints, role: npt.NDArray[np.str_],
     batch: npt.NDArray[np.str_], units: Ints, title_only: npt.NDArray[np.bool_], design: Floats,
-    recipe: HeadlineRecipe = HEADLINE_RECIPES["v8"],
+    recipe: HeadlineRecipe,
 ) -> dict[str, object]:
-    """lexicon.v8's (or `recipe`'s) model for `label`: 5 story folds train on tuning items, their feed views and every
+    """`recipe`'s model for `label` (lexicon.v8's design, also lexicon.v9's): 5 story folds train on tuning items, their feed views and every
     feed batch's items and predict the tuning and feed items of the fifth fold (views are never
     scored); gate, threshold and headline threshold by `choose_rule_v8`; then the model is fitted on
     every row and the headline shift folded into the `TITLE_ONLY` weight."""
@@ -871,7 +871,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=None, help="default: processors/models/topics-<model>.json")
     parser.add_argument("--grid", action="store_true", help="v7: cross-validate the whole grid "
                         "(V7_FEATURES x V7_FRESH_WEIGHTS), not only the chosen settings")
-    parser.add_argument("--jobs", type=int, default=3, help="v7: labels trained at once (default: %(default)s)")
+    parser.add_argument("--jobs", type=int, default=3, help="v7, v8, v9: labels trained at once (default: %(default)s)")
     args = parser.parse_args(argv)
     if args.model in HEADLINE_RECIPES:  # reads V8_FILES / V9_FILES under the --gold file's folder, nothing else
         return main_headlines(args.gold.parent, args.out or REPO / "processors" / "models" / f"topics-{args.model}.json",

@@ -41,8 +41,8 @@ configuration can pin "lexicon.v1" and a change in behaviour ships as a new name
   phrase above the weak weight, 0 = no phrase needed; see `Classifier.enough_terms`): an ambiguous
   weak word still never carries a label alone, and a label always names its evidence, lexicon
   phrases first, then the model's strongest words (a label with neither is not assigned).
-* "lexicon.v8": for short items and headlines (round nine). lexicon.v7's design on the current
-  taxonomy, whose defence, trade and energy lexicons gained phrases for headlines (armed groups and
+* "lexicon.v8": for short items and headlines (round nine). lexicon.v7's design on round nine's
+  taxonomy (frozen as `processors/taxonomy-v8.toml` since round ten), whose defence, trade and energy lexicons gained phrases for headlines (armed groups and
   conflicts, trade pacts and curbs, power demand and supply); models trained on v7's rows plus the
   hand-labelled feed batches topics_fresh2 and topics_train1 (`processors/models/topics-v8.json`,
   `python -m eval.train_topics --model v8`), with one more input, `shape_features`: a headline

@@ -86,6 +86,21 @@ def test_a_reduced_version_keeps_each_items_fields_as_they_stand() -> None:
     assert "<item><title>Lakers win</title><link>https://example.org/b</link></item>" in reduced
 
 
+def test_the_collector_reads_the_same_items_from_a_reduced_version() -> None:
+    from datetime import UTC, datetime
+
+    from collectors.parse import parse_feed
+
+    fetched = datetime(2026, 1, 1, tzinfo=UTC)  # an item without pubDate is dated when fetched
+
+    def items(xml: str) -> list[tuple[str, str, str, str, object]]:
+        result = parse_feed(xml.encode(), feed_url="file://feed.xml", outlet="example", fetched_at=fetched)
+        return [(str(a.url), a.title, a.summary, a.text, a.published_at) for a in result.articles]
+
+    reduced = reduce_feed(ORIGINAL, repo="o/r", path="feed.xml", commit="c" * 40)
+    assert len(items(ORIGINAL)) == 2 and items(reduced) == items(ORIGINAL)
+
+
 def test_rows_of_the_history_corpus_rebuild_from_its_root(tmp_path: Path) -> None:
     """A labels row whose corpus is the history versions is read there, not in the corpora."""
     folder = tmp_path / "history" / "feeds" / "example"
